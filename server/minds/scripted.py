@@ -1,0 +1,165 @@
+"""Scripted creatures: the embedded default brain and the baseline models are judged against.
+
+Each creature trades from what it can see (its observation, nothing more) through a
+temperament: how much of its own good it keeps back, how far above or below the board it
+asks and bids, and whether it lays in goods ahead of need to sell them dear later. It sells
+surplus, buys what it is short of with bids that rise with urgency, stocks fuel before
+winter, and now and then says something about it. Decisions are deterministic for a given
+(seed, creature, tick).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from server.world.observe import Observation
+from shared.decision import Decision, Offer, Side
+
+MAX_OFFERS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Temperament:
+    keep: int
+    """Units of its own good held back from sale (on top of what it eats)."""
+    ask: float
+    """Markup over the reference price when selling (negative: a discount)."""
+    bid: float
+    """Markup over the reference price when buying."""
+    spend: float
+    """Largest share of its purse it commits to bids in one tick."""
+    speculates: bool = False
+    """Lays in fuel before winter and goods under a rumour, to sell them dear later."""
+
+
+TEMPERAMENTS: dict[str, Temperament] = {
+    "steady": Temperament(keep=4, ask=0.02, bid=0.10, spend=0.5),
+    "hoarder": Temperament(keep=10, ask=0.25, bid=0.05, spend=0.35),
+    "speculator": Temperament(keep=2, ask=0.10, bid=0.02, spend=0.6, speculates=True),
+    "shrewd": Temperament(keep=4, ask=0.12, bid=0.05, spend=0.45),
+    "generous": Temperament(keep=2, ask=-0.05, bid=0.15, spend=0.55),
+}
+
+
+class ScriptedMind:
+    """Decides for any number of creatures; holds nothing but its seed."""
+
+    name = "scripted"
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def decide(self, obs: Observation) -> Decision:
+        if obs.exiled:
+            return Decision()
+        dice = random.Random(f"{self.seed}:{obs.creature}:{obs.tick}")
+        temper = TEMPERAMENTS.get(obs.personality, TEMPERAMENTS["steady"])
+        sell = _sell_surplus(obs, temper)
+        buys = _buy_shortages(obs, temper)
+        extra = _speculate(obs, temper) if temper.speculates else []
+        offers = ([sell] if sell else []) + buys + extra
+        offers = offers[:MAX_OFFERS]
+        return Decision(
+            offers=offers,
+            gossip=_gossip(obs, offers, dice),
+            thought=_thought(obs, offers),
+        )
+
+
+def _price(value: float) -> float:
+    return max(0.01, round(value, 2))
+
+
+def _sell_surplus(obs: Observation, t: Temperament) -> Offer | None:
+    good = obs.produces
+    held = obs.stores.get(good, 0)
+    keep = t.keep
+    if good == obs.fuel_good:
+        # The woodcutter keeps what its own hearth will need soon, and before winter lays
+        # by a stack to sell when hearths burn most.
+        keep += round(obs.fuel_per_tick * 6)
+        if obs.season != "winter":
+            keep += round(20 * (1 - obs.ticks_to_winter / (3 * obs.ticks_per_season)))
+    surplus = held - keep
+    if surplus <= 0:
+        return None
+    ref = obs.prices[good]
+    glut = min(1.0, surplus / 30)
+    rot = obs.spoilage.get(good, 0.0)
+    markup = t.ask - 0.15 * glut - 2.0 * rot
+    if good == obs.fuel_good:
+        # Fuel is dearest when hearths burn most: ask more as the need rises.
+        markup += 0.4 * obs.fuel_per_tick
+    qty = max(1, min(surplus, round(surplus * (0.5 + glut / 2))))
+    return Offer(side=Side.SELL, good=good, qty=qty, price=_price(ref * (1 + markup)))
+
+
+def _buy_shortages(obs: Observation, t: Temperament) -> list[Offer]:
+    budget = obs.pebbles * t.spend
+    offers: list[Offer] = []
+    for good, want in obs.short_of.items():
+        if good in obs.never_buy or len(offers) == MAX_OFFERS - 1:
+            continue
+        ref = obs.prices[good]
+        have = obs.stores.get(good, 0)
+        urgency = 0.25 if have == 0 else 0.0
+        if good == obs.fuel_good:
+            urgency += 0.3 * obs.fuel_per_tick + (0.3 if not obs.warm else 0.0)
+        elif not obs.fed:
+            urgency += 0.15
+        limit = _price(ref * (1 + t.bid + urgency))
+        qty = min(want, int(budget // limit))
+        if qty <= 0:
+            continue
+        budget -= qty * limit
+        offers.append(Offer(side=Side.BUY, good=good, qty=qty, price=limit))
+    return offers
+
+
+def _speculate(obs: Observation, t: Temperament) -> list[Offer]:
+    """Buy fuel cheap in the warm months; buy into a rumour's good; sell hoards dear."""
+    offers: list[Offer] = []
+    fuel = obs.fuel_good
+    if fuel and fuel != obs.produces and obs.season in ("summer", "autumn"):
+        ref = obs.prices[fuel]
+        held = obs.stores.get(fuel, 0)
+        if held < 25 and obs.pebbles > 20:
+            qty = min(4, int(obs.pebbles * 0.3 // ref))
+            if qty > 0:
+                offers.append(Offer(side=Side.BUY, good=fuel, qty=qty, price=_price(ref * 0.95)))
+    if fuel and fuel != obs.produces and obs.season == "winter":
+        spare = obs.stores.get(fuel, 0) - round(obs.fuel_per_tick * 5)
+        if spare > 0:
+            ref = obs.prices[fuel]
+            offers.append(Offer(side=Side.SELL, good=fuel, qty=spare, price=_price(ref * 1.2)))
+    return offers
+
+
+def _gossip(obs: Observation, offers: list[Offer], dice: random.Random) -> str:
+    if dice.random() > 0.3:
+        return ""
+    lines: list[str] = []
+    if obs.legends:
+        leg = obs.legends[0]
+        lines.append(f"Everyone is talking about {leg.title}. I'll believe it when I see it.")
+    if obs.fuel_good and obs.season in ("autumn", "winter"):
+        fuel = obs.fuel_good
+        lines.append(f"{fuel.capitalize()} at {obs.prices[fuel]:.1f}? Winter is not kind.")
+    if not obs.fed:
+        lines.append("My belly rumbles. Who will trade me a decent meal?")
+    for offer in offers:
+        verb = "Selling" if offer.side is Side.SELL else "Buying"
+        lines.append(f"{verb} {offer.good} at {offer.price:.1f}, for anyone who is quick.")
+    if not lines:
+        lines.append(f"A fine {obs.season} day in the Wood.")
+    return dice.choice(lines)
+
+
+def _thought(obs: Observation, offers: list[Offer]) -> str:
+    held = ", ".join(f"{n} {g}" for g, n in obs.stores.items() if n)
+    short = ", ".join(obs.short_of) or "nothing"
+    plan = "; ".join(f"{o.side} {o.qty} {o.good} at {o.price}" for o in offers) or "wait"
+    return f"I hold {held or 'nothing'} and {obs.pebbles:.0f} pebbles; short of {short}. {plan}."[
+        :200
+    ]

@@ -1,0 +1,50 @@
+"""What enters a tick: each creature's action and the operators' commands.
+
+These are plain values with no validation of their own: the core checks every field and
+rejects what is wrong with an `OfferRejected` or `CommandRejected` event, so anything at all
+may be passed in (the property tests do exactly that).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    side: str
+    """"buy" or "sell"."""
+    good: str
+    qty: int
+    price: int
+    """Limit price per unit, in bits."""
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    orders: tuple[Order, ...] = ()
+    gossip: str = ""
+
+
+NOOP = Action()
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerLegend:
+    legend: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpawnCreature:
+    """A newcomer (a bot's creature) joining the Wood."""
+
+    id: str
+    name: str
+    species: str
+    produces: str
+    brain: str = "bot"
+    personality: str = "steady"
+    yields: dict[str, float] = field(default_factory=dict)
+
+
+Command = TriggerLegend | SpawnCreature

@@ -1,0 +1,63 @@
+"""Newcomers: a bot's creature joining the Wood, staked by the commons."""
+
+from __future__ import annotations
+
+import re
+
+from .actions import SpawnCreature
+from .events import CommandRejected, CreatureJoined, Event
+from .state import Creature, WorldState
+from .units import to_bits
+
+_ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+
+
+def join(state: WorldState, cmd: SpawnCreature, events: list[Event]) -> None:
+    reason = _refusal(state, cmd)
+    if reason:
+        events.append(CommandRejected(f"spawn {cmd.id}", reason))
+        return
+    scenario = state.scenario
+    yields = dict(cmd.yields) or _yields_of_peers(state, cmd.produces)
+    stake = min(state.commons, to_bits(scenario.rules.join_pebbles))
+    state.commons -= stake
+    state.creatures[cmd.id] = Creature(
+        id=cmd.id,
+        name=cmd.name,
+        species=cmd.species,
+        produces=cmd.produces,
+        personality=cmd.personality,
+        brain=cmd.brain,
+        purse=stake,
+        stores=dict.fromkeys(scenario.goods, 0),
+        yields=yields,
+    )
+    events.append(CreatureJoined(cmd.id, cmd.name, cmd.species, cmd.produces))
+
+
+def _refusal(state: WorldState, cmd: object) -> str:
+    if not isinstance(cmd, SpawnCreature):
+        return "not_a_command"
+    if not state.scenario.rules.allow_join:
+        return "joining_closed"
+    if not isinstance(cmd.id, str) or not _ID.fullmatch(cmd.id):
+        return "invalid_id"
+    if cmd.id in state.creatures:
+        return "id_taken"
+    if cmd.produces not in state.scenario.goods:
+        return "unknown_good"
+    if not all(isinstance(s, str) and 0 < len(s) <= 40 for s in (cmd.name, cmd.species)):
+        return "invalid_name"
+    if cmd.personality not in {"steady", "hoarder", "speculator", "shrewd", "generous"}:
+        return "invalid_personality"
+    if not all(isinstance(v, int | float) and 0 <= v <= 1000 for v in cmd.yields.values()):
+        return "invalid_yields"
+    return ""
+
+
+def _yields_of_peers(state: WorldState, good: str) -> dict[str, float]:
+    """A newcomer produces like the first creature that makes the same good."""
+    for c in state.creatures.values():
+        if c.produces == good:
+            return dict(c.yields)
+    return {}

@@ -1,0 +1,241 @@
+"""Scenario files: the cast, the goods and the rules of one Wood.
+
+A scenario is TOML or JSON validated by pydantic. Anything malformed or inconsistent is
+refused with a `ScenarioError` whose lines each name the offending field, e.g.
+``creatures[2].produces: 'honney' is not a good of this scenario (acorns, berries, ...)``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .legend_book import LEGENDS
+from .seasons import SEASONS, Season
+
+Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+Personality = Literal["steady", "hoarder", "speculator", "shrewd", "generous"]
+SeasonTable = dict[Season, Annotated[float, Field(ge=0, le=1000)]]
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message names every bad field."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GoodSpec(_Frozen):
+    """One good of the Wood."""
+
+    food: bool = True
+    fuel: bool = False
+    price: Annotated[float, Field(gt=0, le=1000)]
+    """Opening reference price, in pebbles."""
+    spoil: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Fraction of a creature's stored units that rot each tick."""
+
+
+class CreatureSpec(_Frozen):
+    """One member of the cast."""
+
+    id: Slug
+    name: Annotated[str, Field(min_length=1, max_length=40)]
+    species: Annotated[str, Field(min_length=1, max_length=40)]
+    produces: str
+    personality: Personality = "steady"
+    brain: Annotated[str, Field(min_length=1, max_length=40)] = "scripted"
+    pebbles: Annotated[float, Field(ge=0, le=1_000_000)] = 40.0
+    stores: dict[str, Annotated[int, Field(ge=0, le=1_000_000)]] = {}
+    yield_: Annotated[SeasonTable, Field(alias="yield")] = {}
+    """Units produced per tick in each season (fractions are rounded by the seeded dice)."""
+
+
+class Rules(_Frozen):
+    """The knobs of the world. Defaults are the tuned Wood."""
+
+    ticks_per_season: Annotated[int, Field(ge=1, le=10_000)] = 25
+    appetite: Annotated[int, Field(ge=1, le=10)] = 2
+    """Different foods a creature eats per tick, one unit of each; fed needs `fed_foods`."""
+    fed_foods: Annotated[int, Field(ge=1, le=10)] = 2
+    fuel_need: SeasonTable = {
+        Season.SPRING: 0.3,
+        Season.SUMMER: 0.0,
+        Season.AUTUMN: 0.4,
+        Season.WINTER: 1.0,
+    }
+    """Firewood burned per tick in each season."""
+    winter_rise: Annotated[float, Field(ge=0, le=100)] = 1.0
+    """Extra firewood per tick by the last day of winter (the need ramps up through it)."""
+    max_offers: Annotated[int, Field(ge=0, le=3)] = 3
+    gossip_chars: Annotated[int, Field(ge=0, le=280)] = 120
+    price_drift: Annotated[float, Field(ge=0, le=1)] = 0.1
+    """How far the reference price moves per tick on a fully one-sided book."""
+    price_pull: Annotated[float, Field(ge=0, le=1)] = 0.3
+    """How far the reference price moves toward the clearing price each trading tick."""
+    mood_floor: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    mood_reversion: Annotated[float, Field(gt=0, le=1)] = 0.15
+    exile_ticks: Annotated[int, Field(ge=1, le=10_000)] = 12
+    return_stake: Annotated[float, Field(ge=0)] = 15.0
+    """Pebbles a creature gets from the commons when it returns from exile."""
+    commons: Annotated[float, Field(ge=0)] = 100.0
+    """Pebbles held by the Wood itself at the start (exile stakes, Company tolls)."""
+    legend_chance: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Chance per tick that a random legend begins when none is active."""
+    allow_join: bool = True
+    """Whether bots may spawn new creatures."""
+    join_pebbles: Annotated[float, Field(ge=0)] = 20.0
+    own_good_buys: Literal["drop", "keep"] = "drop"
+    """What the minds do with an offer to buy what the creature itself produces."""
+    history: Annotated[int, Field(ge=1, le=1000)] = 12
+    """How many recent trades and gossip lines the public board keeps."""
+
+
+class ScheduledLegend(_Frozen):
+    tick: Annotated[int, Field(ge=1)]
+    legend: str
+
+
+class Scenario(_Frozen):
+    """A whole Wood: validated, immutable, shared by every state of one world.
+
+    Build one with `parse_scenario` or `load_scenario`, which also run the cross-field checks.
+    """
+
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    description: str = ""
+    goods: dict[str, GoodSpec]
+    creatures: list[CreatureSpec]
+    rules: Rules = Rules()
+    legends: list[ScheduledLegend] = []
+
+    @cached_property
+    def fuel(self) -> str | None:
+        """The good burned for warmth, if the scenario has one."""
+        return next((name for name, g in self.goods.items() if g.fuel), None)
+
+    @cached_property
+    def foods(self) -> tuple[str, ...]:
+        return tuple(name for name, g in self.goods.items() if g.food)
+
+
+def parse_scenario(data: Any, *, source: str = "scenario") -> Scenario:
+    """Validate a scenario document (already decoded) or raise `ScenarioError`."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_describe(exc, source)) from None
+    problems = _inconsistencies(scenario)
+    if problems:
+        lines = [f"{source}: {len(problems)} problem(s)", *(f"  {p}" for p in problems)]
+        raise ScenarioError("\n".join(lines))
+    return scenario
+
+
+def _inconsistencies(s: Scenario) -> list[str]:
+    """Cross-field checks that pydantic's per-field validation cannot express."""
+    problems: list[str] = []
+    names = ", ".join(s.goods)
+    for good in s.goods:
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", good):
+            problems.append(f"goods.{good}: a good's name must be lowercase letters and digits")
+    if not any(g.food for g in s.goods.values()):
+        problems.append("goods: at least one good must be food")
+    if sum(g.fuel for g in s.goods.values()) > 1:
+        problems.append("goods: at most one good can be fuel")
+    if not s.creatures:
+        problems.append("creatures: a Wood needs at least one creature")
+    seen: set[str] = set()
+    for i, c in enumerate(s.creatures):
+        where = f"creatures[{i}]"
+        if c.id in seen:
+            problems.append(f"{where}.id: {c.id!r} is used twice")
+        seen.add(c.id)
+        if c.produces not in s.goods:
+            problems.append(
+                f"{where}.produces: {c.produces!r} is not a good of this scenario ({names})"
+            )
+        problems.extend(
+            f"{where}.stores.{good}: not a good of this scenario ({names})"
+            for good in c.stores
+            if good not in s.goods
+        )
+    for i, sched in enumerate(s.legends):
+        if sched.legend not in LEGENDS:
+            known = ", ".join(LEGENDS)
+            problems.append(f"legends[{i}].legend: unknown legend {sched.legend!r} ({known})")
+            continue
+        missing = LEGENDS[sched.legend].needs_goods - set(s.goods)
+        if missing:
+            problems.append(f"legends[{i}].legend: {sched.legend!r} needs goods {sorted(missing)}")
+    return problems
+
+
+def load_scenario(path: str | Path | None = None) -> Scenario:
+    """Read a scenario from a .toml or .json file; None gives the default Wood."""
+    if path is None:
+        text = resources.files("server.world").joinpath("scenarios/default.toml").read_text()
+        return parse_scenario(tomllib.loads(text), source="default.toml")
+    path = Path(path)
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read the scenario file ({exc.strerror})") from None
+    try:
+        data = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ScenarioError(
+            f"{path}: not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}"
+        ) from None
+    return parse_scenario(data, source=str(path))
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    lines = [f"{source}: {exc.error_count()} problem(s)"]
+    for err in exc.errors():
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"  {loc or '(top level)'}: {msg}" if loc else f"  {msg}")
+    return "\n".join(lines)
+
+
+def large_scenario(creatures: int, *, base: Scenario | None = None) -> Scenario:
+    """The default goods and rules with `creatures` creatures, cast round-robin from the
+    default cast (so every good keeps its producers in the same proportions)."""
+    base = base or load_scenario()
+    cast: list[dict[str, Any]] = []
+    for i in range(creatures):
+        template = base.creatures[i % len(base.creatures)]
+        spec = template.model_dump(by_alias=True)
+        spec["id"] = f"{template.id}-{i}"[:32]
+        spec["name"] = f"{template.name} {i}"
+        cast.append(spec)
+    data = base.model_dump(by_alias=True)
+    data["name"] = f"{base.name} ({creatures} creatures)"
+    data["creatures"] = cast
+    rules = dict(data["rules"])
+    rules["commons"] = base.rules.commons * max(1, creatures // len(base.creatures))
+    data["rules"] = rules
+    return parse_scenario(data, source=f"large_scenario({creatures})")
+
+
+__all__ = [
+    "SEASONS",
+    "CreatureSpec",
+    "GoodSpec",
+    "Rules",
+    "Scenario",
+    "ScenarioError",
+    "ScheduledLegend",
+    "large_scenario",
+    "load_scenario",
+    "parse_scenario",
+]

@@ -1,0 +1,89 @@
+"""The first phase: check the shape of every action against the rules of this Wood.
+
+Nothing here looks at purses or stores (the market reserves those when it books orders);
+this phase only refuses what could never be a valid order, with a reason per offer.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+
+from shared.decision import MAX_PRICE, MAX_QTY
+
+from .actions import Action, Order
+from .events import Event, GossipSpoken, OfferRejected
+from .state import Gossip, WorldState
+from .units import to_bits
+
+MAX_PRICE_BITS = to_bits(MAX_PRICE)
+SIDES = ("buy", "sell")
+
+
+def validate(
+    state: WorldState, actions: Mapping[str, Action], events: list[Event]
+) -> dict[str, list[tuple[int, Order]]]:
+    """Accepted orders per creature, with each one's index in its action.
+
+    Also speaks the creatures' gossip into the state, since gossip needs no market.
+    """
+    rules = state.scenario.rules
+    goods = state.scenario.goods
+    accepted: dict[str, list[tuple[int, Order]]] = {}
+    spoken: list[Gossip] = []
+    for cid in sorted(actions):
+        action = actions[cid]
+        creature = state.creatures.get(cid)
+        orders = action.orders if isinstance(action, Action) else ()
+        if creature is None or creature.exiled:
+            reason = "unknown_creature" if creature is None else "exiled"
+            events.extend(OfferRejected(cid, i, reason) for i in range(len(orders)))
+            continue
+        mine: list[tuple[int, Order]] = []
+        sides: dict[str, str] = {}
+        for i, order in enumerate(orders):
+            reason = _refusal(order, i, rules.max_offers, goods, sides)
+            if reason:
+                events.append(OfferRejected(cid, i, reason))
+                continue
+            sides[order.good] = order.side
+            mine.append((i, order))
+        if mine:
+            accepted[cid] = mine
+        text = clean_gossip(action.gossip, rules.gossip_chars)
+        if text:
+            spoken.append(Gossip(state.tick, cid, text))
+            events.append(GossipSpoken(cid, text))
+    if spoken:
+        state.gossip = (*state.gossip, *spoken)[-rules.history :]
+    return accepted
+
+
+def _refusal(
+    order: object, index: int, max_offers: int, goods: Mapping[str, object], sides: dict[str, str]
+) -> str:
+    if index >= max_offers:
+        return "too_many_offers"
+    if not isinstance(order, Order):
+        return "not_an_order"
+    if order.side not in SIDES:
+        return "invalid_side"
+    if not isinstance(order.good, str) or order.good not in goods:
+        return "unknown_good"
+    if type(order.qty) is not int or not 1 <= order.qty <= MAX_QTY:
+        return "invalid_qty"
+    if type(order.price) is not int or not 1 <= order.price <= MAX_PRICE_BITS:
+        return "invalid_price"
+    if sides.get(order.good, order.side) != order.side:
+        return "crossed_own_offer"
+    return ""
+
+
+def clean_gossip(text: object, limit: int) -> str:
+    """One printable line of at most `limit` characters ("" for anything unusable)."""
+    if not isinstance(text, str) or not text:
+        return ""
+    printable = "".join(
+        ch if unicodedata.category(ch)[0] != "C" else " " for ch in text[: limit * 4]
+    )
+    return " ".join(printable.split())[:limit]
