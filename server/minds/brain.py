@@ -1,0 +1,77 @@
+"""The one seam every source of decisions plugs into.
+
+A brain decides for a set of creatures at once, by a deadline: scripted minds, a language
+model engine (one batched call for all its creatures), or the bots connected over the
+websocket. Whatever it cannot decide in time, or cannot make sense of, comes back as a no-op
+that carries its reason, so the tick always has one result per creature.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from server.world.observe import Observation
+from shared.decision import Decision
+
+from .scripted import ScriptedMind
+
+Status = Literal["ok", "repaired", "noop"]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionResult:
+    """A decision with everything its trace needs."""
+
+    decision: Decision
+    status: Status
+    brain: str
+    latency_ms: float = 0.0
+    repairs: tuple[str, ...] = ()
+    noop_reason: str = ""
+    prompt: str = ""
+    raw: str = ""
+
+
+def noop(brain: str, reason: str, *, latency_ms: float = 0.0) -> DecisionResult:
+    return DecisionResult(Decision(), "noop", brain, latency_ms, noop_reason=reason)
+
+
+class Brain(Protocol):
+    name: str
+
+    async def decide(
+        self, observations: Mapping[str, Observation], *, deadline: float
+    ) -> dict[str, DecisionResult]:
+        """One result per observation, by `deadline` (a `time.monotonic()` instant)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class ScriptedBrain:
+    """The embedded default: heuristic creatures, instant and deterministic."""
+
+    name = "scripted"
+
+    def __init__(self, seed: int = 0) -> None:
+        self.mind = ScriptedMind(seed)
+
+    def decide_now(self, observations: Mapping[str, Observation]) -> dict[str, DecisionResult]:
+        out: dict[str, DecisionResult] = {}
+        for cid, obs in observations.items():
+            start = time.perf_counter()
+            decision = self.mind.decide(obs)
+            elapsed = (time.perf_counter() - start) * 1000
+            out[cid] = DecisionResult(decision, "ok", self.name, elapsed)
+        return out
+
+    async def decide(
+        self, observations: Mapping[str, Observation], *, deadline: float
+    ) -> dict[str, DecisionResult]:
+        return self.decide_now(observations)
+
+    async def aclose(self) -> None:
+        return None
