@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 
 from .actions import Order
 from .events import Event, MarketCleared, OfferRejected, TradeCleared
@@ -27,8 +28,9 @@ REF_CEILING = 25.0
 
 @dataclass(slots=True)
 class _Book:
+    rank: float
+    """Sort key: price first (integer bits), then a seeded tiebreak in [0, 1)."""
     price: int
-    tiebreak: float
     creature: str
     qty: int
 
@@ -64,14 +66,14 @@ def _book(
                     events.append(OfferRejected(cid, index, "insufficient_goods"))
                     continue
                 selling[o.good] = selling.get(o.good, 0) + o.qty
-                asks.setdefault(o.good, []).append(_Book(o.price, dice(), cid, o.qty))
+                asks.setdefault(o.good, []).append(_Book(o.price + dice(), o.price, cid, o.qty))
             else:
                 cost = o.qty * o.price
                 if cost > budget:
                     events.append(OfferRejected(cid, index, "insufficient_pebbles"))
                     continue
                 budget -= cost
-                bids.setdefault(o.good, []).append(_Book(o.price, dice(), cid, o.qty))
+                bids.setdefault(o.good, []).append(_Book(-o.price + dice(), o.price, cid, o.qty))
     return bids, asks
 
 
@@ -84,8 +86,8 @@ def _clear(
     events: list[Event],
     traded: set[str],
 ) -> None:
-    bids.sort(key=lambda b: (-b.price, b.tiebreak))
-    asks.sort(key=lambda a: (a.price, a.tiebreak))
+    bids.sort(key=_rank)
+    asks.sort(key=_rank)
     bid_left = [b.qty for b in bids]
     ask_left = [a.qty for a in asks]
     fills: list[tuple[int, int, int]] = []
@@ -126,6 +128,9 @@ def _clear(
         events.append(MarketCleared(good, price, volume, unmet, unsold, round(ref, 4)))
 
 
+_rank = attrgetter("rank")
+
+
 def bounded_ref(state: WorldState, good: str, ref: float) -> float:
     """A reference price kept within its bounds around the good's opening price."""
     opening = state.scenario.goods[good].price
@@ -145,8 +150,10 @@ def _settle(
 ) -> int:
     creatures = state.creatures
     volume = 0
+    history = state.scenario.rules.history
+    first_on_tape = len(fills) - history
     tape: list[Trade] = []
-    for i, j, qty in fills:
+    for n, (i, j, qty) in enumerate(fills):
         buyer, seller = creatures[bids[i].creature], creatures[asks[j].creature]
         paid = qty * price
         toll = int(paid * mods.toll)
@@ -161,7 +168,8 @@ def _settle(
         volume += qty
         traded.add(buyer.id)
         traded.add(seller.id)
-        tape.append(Trade(state.tick, good, qty, price, buyer.id, seller.id))
+        if n >= first_on_tape:
+            tape.append(Trade(state.tick, good, qty, price, buyer.id, seller.id))
         events.append(TradeCleared(good, qty, price, buyer.id, seller.id))
-    state.trades = (*state.trades, *tape)[-state.scenario.rules.history :]
+    state.trades = (*state.trades, *tape)[-history:]
     return volume

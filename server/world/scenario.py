@@ -77,7 +77,7 @@ class Rules(_Frozen):
     """Extra firewood per tick by the last day of winter (the need ramps up through it)."""
     max_offers: Annotated[int, Field(ge=0, le=3)] = 3
     gossip_chars: Annotated[int, Field(ge=0, le=280)] = 120
-    price_drift: Annotated[float, Field(ge=0, le=1)] = 0.1
+    price_drift: Annotated[float, Field(ge=0, le=1)] = 0.04
     """How far the reference price moves per tick on a fully one-sided book."""
     price_pull: Annotated[float, Field(ge=0, le=1)] = 0.3
     """How far the reference price moves toward the clearing price each trading tick."""

@@ -31,13 +31,19 @@ def validate(
     goods = state.scenario.goods
     accepted: dict[str, list[tuple[int, Order]]] = {}
     spoken: list[Gossip] = []
-    for cid in sorted(actions):
+    # Creatures in the state's own order, so the result never depends on how the caller
+    # happened to order its mapping; then actions for creatures the Wood does not know.
+    known = [(cid, actions[cid]) for cid in state.creatures if cid in actions]
+    strays = sorted(cid for cid in actions if cid not in state.creatures)
+    for cid in strays:
         action = actions[cid]
-        creature = state.creatures.get(cid)
         orders = action.orders if isinstance(action, Action) else ()
-        if creature is None or creature.exiled:
-            reason = "unknown_creature" if creature is None else "exiled"
-            events.extend(OfferRejected(cid, i, reason) for i in range(len(orders)))
+        events.extend(OfferRejected(cid, i, "unknown_creature") for i in range(len(orders)))
+    for cid, action in known:
+        creature = state.creatures[cid]
+        orders = action.orders if isinstance(action, Action) else ()
+        if creature.exiled:
+            events.extend(OfferRejected(cid, i, "exiled") for i in range(len(orders)))
             continue
         mine: list[tuple[int, Order]] = []
         sides: dict[str, str] = {}
@@ -83,6 +89,8 @@ def clean_gossip(text: object, limit: int) -> str:
     """One printable line of at most `limit` characters ("" for anything unusable)."""
     if not isinstance(text, str) or not text:
         return ""
+    if len(text) <= limit and text.isprintable() and text == text.strip() and "  " not in text:
+        return text
     printable = "".join(
         ch if unicodedata.category(ch)[0] != "C" else " " for ch in text[: limit * 4]
     )

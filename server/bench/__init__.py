@@ -1,0 +1,2 @@
+"""Benchmarks shipped with smallwood: `smallwood bench ...`. Each prints its figures, or one
+JSON object with `--json`."""
