@@ -43,7 +43,9 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
     _mark_legends(ax_price, report)
     ax_price.set_ylabel("pebbles per unit\n(line: reference, dots: cleared)")
     ax_price.set_yscale("log")
-    ax_price.legend(loc="upper left", ncol=len(goods) or 1, fontsize=9, frameon=False)
+    ax_price.legend(
+        loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(goods) or 1, fontsize=9, frameon=False
+    )
     ax_price.grid(alpha=0.25)
 
     creatures = list(rows[0]["creatures"]) if rows else []
