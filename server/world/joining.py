@@ -6,10 +6,13 @@ import re
 
 from .actions import SpawnCreature
 from .events import CommandRejected, CreatureJoined, Event
+from .seasons import SEASONS
 from .state import Creature, WorldState
 from .units import to_bits
 
 _ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+PERSONALITIES = frozenset({"steady", "hoarder", "speculator", "shrewd", "generous"})
+SEASON_NAMES = frozenset(s.value for s in SEASONS)
 
 
 def join(state: WorldState, cmd: SpawnCreature, events: list[Event]) -> None:
@@ -18,7 +21,7 @@ def join(state: WorldState, cmd: SpawnCreature, events: list[Event]) -> None:
         events.append(CommandRejected(f"spawn {cmd.id}", reason))
         return
     scenario = state.scenario
-    yields = dict(cmd.yields) or _yields_of_peers(state, cmd.produces)
+    yields = {k: float(v) for k, v in cmd.yields.items()} or _yields_of_peers(state, cmd.produces)
     stake = min(state.commons, to_bits(scenario.rules.join_pebbles))
     state.commons -= stake
     state.creatures[cmd.id] = Creature(
@@ -44,13 +47,18 @@ def _refusal(state: WorldState, cmd: object) -> str:
         return "invalid_id"
     if cmd.id in state.creatures:
         return "id_taken"
-    if cmd.produces not in state.scenario.goods:
+    if not isinstance(cmd.produces, str) or cmd.produces not in state.scenario.goods:
         return "unknown_good"
     if not all(isinstance(s, str) and 0 < len(s) <= 40 for s in (cmd.name, cmd.species)):
         return "invalid_name"
-    if cmd.personality not in {"steady", "hoarder", "speculator", "shrewd", "generous"}:
+    if not isinstance(cmd.personality, str) or cmd.personality not in PERSONALITIES:
         return "invalid_personality"
-    if not all(isinstance(v, int | float) and 0 <= v <= 1000 for v in cmd.yields.values()):
+    if not isinstance(cmd.brain, str) or not 0 < len(cmd.brain) <= 40:
+        return "invalid_brain"
+    if not isinstance(cmd.yields, dict) or not all(
+        k in SEASON_NAMES and type(v) in (int, float) and 0 <= v <= 1000
+        for k, v in cmd.yields.items()
+    ):
         return "invalid_yields"
     return ""
 

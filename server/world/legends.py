@@ -24,8 +24,8 @@ def advance_legends(state: WorldState, told: Sequence[str], events: list[Event])
 
     keys = [s.legend for s in state.scenario.legends if s.tick == state.tick]
     for key in told:
-        if key not in LEGENDS:
-            events.append(CommandRejected(f"legend {key}", "unknown_legend"))
+        if not isinstance(key, str) or key not in LEGENDS:
+            events.append(CommandRejected(f"legend {str(key)[:40]}", "unknown_legend"))
         elif not LEGENDS[key].needs_goods <= set(state.scenario.goods):
             events.append(CommandRejected(f"legend {key}", "goods_missing"))
         else:

@@ -44,7 +44,8 @@ def trade(
     """Book, match and settle every good's auction. Returns the creatures that traded."""
     bids, asks = _book(state, orders, events)
     traded: set[str] = set()
-    for good in state.scenario.goods:
+    # Goods clear in name order, so nothing depends on how a scenario file listed them.
+    for good in sorted(state.scenario.goods):
         _clear(state, good, bids.get(good, []), asks.get(good, []), mods, events, traded)
     return traded
 

@@ -30,7 +30,7 @@ class ScenarioError(ValueError):
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class GoodSpec(_Frozen):
@@ -84,15 +84,15 @@ class Rules(_Frozen):
     mood_floor: Annotated[float, Field(gt=0, lt=1)] = 0.05
     mood_reversion: Annotated[float, Field(gt=0, le=1)] = 0.15
     exile_ticks: Annotated[int, Field(ge=1, le=10_000)] = 12
-    return_stake: Annotated[float, Field(ge=0)] = 15.0
+    return_stake: Annotated[float, Field(ge=0, le=1_000_000)] = 15.0
     """Pebbles a creature gets from the commons when it returns from exile."""
-    commons: Annotated[float, Field(ge=0)] = 100.0
+    commons: Annotated[float, Field(ge=0, le=1_000_000_000)] = 100.0
     """Pebbles held by the Wood itself at the start (exile stakes, Company tolls)."""
     legend_chance: Annotated[float, Field(ge=0, le=1)] = 0.0
     """Chance per tick that a random legend begins when none is active."""
     allow_join: bool = True
     """Whether bots may spawn new creatures."""
-    join_pebbles: Annotated[float, Field(ge=0)] = 20.0
+    join_pebbles: Annotated[float, Field(ge=0, le=1_000_000)] = 20.0
     own_good_buys: Literal["drop", "keep"] = "drop"
     """What the minds do with an offer to buy what the creature itself produces."""
     history: Annotated[int, Field(ge=1, le=1000)] = 12
@@ -189,6 +189,8 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         raw = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the scenario file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a UTF-8 text file") from None
     try:
         data = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
@@ -215,8 +217,9 @@ def large_scenario(creatures: int, *, base: Scenario | None = None) -> Scenario:
     for i in range(creatures):
         template = base.creatures[i % len(base.creatures)]
         spec = template.model_dump(by_alias=True)
-        spec["id"] = f"{template.id}-{i}"[:32]
-        spec["name"] = f"{template.name} {i}"
+        suffix = f"-{i}"
+        spec["id"] = template.id[: 32 - len(suffix)] + suffix
+        spec["name"] = f"{template.name[: 39 - len(str(i))]} {i}"
         cast.append(spec)
     data = base.model_dump(by_alias=True)
     data["name"] = f"{base.name} ({creatures} creatures)"

@@ -8,7 +8,8 @@ from .state import WorldState
 
 def spoil(state: WorldState, events: list[Event]) -> None:
     dice = state.rng.random
-    rates = [(name, g.spoil) for name, g in state.scenario.goods.items() if g.spoil > 0]
+    goods = state.scenario.goods
+    rates = [(name, goods[name].spoil) for name in sorted(goods) if goods[name].spoil > 0]
     for good, rate in rates:
         lost = 0
         for c in state.creatures.values():

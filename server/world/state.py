@@ -179,8 +179,10 @@ def state_to_dict(state: WorldState) -> dict[str, Any]:
         "seed": state.seed,
         "tick": state.tick,
         "rng": [version, list(internal), gauss],
-        "creatures": {
-            cid: {
+        # A list, not a mapping: the phases walk creatures in this order and roll the dice in
+        # it, so the order is part of the state (and of its hash).
+        "creatures": [
+            {
                 "id": c.id,
                 "name": c.name,
                 "species": c.species,
@@ -188,16 +190,16 @@ def state_to_dict(state: WorldState) -> dict[str, Any]:
                 "personality": c.personality,
                 "brain": c.brain,
                 "purse": c.purse,
-                "stores": c.stores,
+                "stores": dict(c.stores),
                 "mood": c.mood,
                 "fuel_debt": c.fuel_debt,
                 "fed": c.fed,
                 "warm": c.warm,
                 "exiled_until": c.exiled_until,
-                "yields": c.yields,
+                "yields": dict(c.yields),
             }
-            for cid, c in state.creatures.items()
-        },
+            for c in state.creatures.values()
+        ],
         "ref_prices": state.ref_prices,
         "last_prices": state.last_prices,
         "commons": state.commons,
@@ -230,7 +232,10 @@ def state_from_dict(data: dict[str, Any], scenario: Scenario | None = None) -> W
         seed=data["seed"],
         tick=data["tick"],
         rng=rng,
-        creatures={cid: Creature(**c) for cid, c in data["creatures"].items()},
+        creatures={
+            c["id"]: Creature(**{**c, "stores": dict(c["stores"]), "yields": dict(c["yields"])})
+            for c in data["creatures"]
+        },
         ref_prices=dict(data["ref_prices"]),
         last_prices=dict(data["last_prices"]),
         commons=data["commons"],

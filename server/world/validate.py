@@ -36,12 +36,11 @@ def validate(
     known = [(cid, actions[cid]) for cid in state.creatures if cid in actions]
     strays = sorted(cid for cid in actions if cid not in state.creatures)
     for cid in strays:
-        action = actions[cid]
-        orders = action.orders if isinstance(action, Action) else ()
+        orders = _orders_of(actions[cid])
         events.extend(OfferRejected(cid, i, "unknown_creature") for i in range(len(orders)))
     for cid, action in known:
         creature = state.creatures[cid]
-        orders = action.orders if isinstance(action, Action) else ()
+        orders = _orders_of(action)
         if creature.exiled:
             events.extend(OfferRejected(cid, i, "exiled") for i in range(len(orders)))
             continue
@@ -56,13 +55,20 @@ def validate(
             mine.append((i, order))
         if mine:
             accepted[cid] = mine
-        text = clean_gossip(action.gossip, rules.gossip_chars)
+        text = clean_gossip(getattr(action, "gossip", ""), rules.gossip_chars)
         if text:
             spoken.append(Gossip(state.tick, cid, text))
             events.append(GossipSpoken(cid, text))
     if spoken:
         state.gossip = (*state.gossip, *spoken)[-rules.history :]
     return accepted
+
+
+def _orders_of(action: object) -> tuple[object, ...] | list[object]:
+    """The orders of anything passed as an action: none unless it is a well-formed `Action`."""
+    if isinstance(action, Action) and isinstance(action.orders, tuple | list):
+        return action.orders
+    return ()
 
 
 def _refusal(
@@ -94,4 +100,4 @@ def clean_gossip(text: object, limit: int) -> str:
     printable = "".join(
         ch if unicodedata.category(ch)[0] != "C" else " " for ch in text[: limit * 4]
     )
-    return " ".join(printable.split())[:limit]
+    return " ".join(printable.split())[:limit].rstrip()
