@@ -48,8 +48,8 @@ def validate(
         sides: dict[str, str] = {}
         for i, order in enumerate(orders):
             reason = _refusal(order, i, rules.max_offers, goods, sides)
-            if reason:
-                events.append(OfferRejected(cid, i, reason))
+            if reason or not isinstance(order, Order):
+                events.append(OfferRejected(cid, i, reason or "not_an_order"))
                 continue
             sides[order.good] = order.side
             mine.append((i, order))

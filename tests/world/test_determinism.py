@@ -4,7 +4,6 @@ byte; `step` never touches the state it is given; a state survives a trip throug
 from __future__ import annotations
 
 import orjson
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
