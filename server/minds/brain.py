@@ -33,10 +33,21 @@ class DecisionResult:
     noop_reason: str = ""
     prompt: str = ""
     raw: str = ""
+    messages: tuple[dict[str, str], ...] = ()
+    """The chat messages the prompt was rendered from (system, user), for datasets."""
 
 
-def noop(brain: str, reason: str, *, latency_ms: float = 0.0) -> DecisionResult:
-    return DecisionResult(Decision(), "noop", brain, latency_ms, noop_reason=reason)
+def noop(
+    brain: str,
+    reason: str,
+    *,
+    latency_ms: float = 0.0,
+    prompt: str = "",
+    messages: tuple[dict[str, str], ...] = (),
+) -> DecisionResult:
+    return DecisionResult(
+        Decision(), "noop", brain, latency_ms, noop_reason=reason, prompt=prompt, messages=messages
+    )
 
 
 class Brain(Protocol):
@@ -75,3 +86,25 @@ class ScriptedBrain:
 
     async def aclose(self) -> None:
         return None
+
+
+class TimedBrain:
+    """Wraps a brain so every call has a deadline `seconds` from when it is made.
+
+    For loops that await their brains with no deadline of their own (a headless simulation);
+    an earlier deadline passed in still wins.
+    """
+
+    def __init__(self, brain: Brain, seconds: float) -> None:
+        self.brain = brain
+        self.seconds = seconds
+        self.name = brain.name
+
+    async def decide(
+        self, observations: Mapping[str, Observation], *, deadline: float
+    ) -> dict[str, DecisionResult]:
+        own = time.monotonic() + self.seconds
+        return await self.brain.decide(observations, deadline=min(deadline, own))
+
+    async def aclose(self) -> None:
+        await self.brain.aclose()

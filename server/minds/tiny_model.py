@@ -123,13 +123,10 @@ def _write_model(dir: Path, vocab_size: int, seed: int, max_len: int) -> None:
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        # transformers' constructors and its wrapped `.to` carry no usable types
-        model = Qwen2ForCausalLM(config)  # type: ignore[no-untyped-call]
-        model = model.to(torch.bfloat16)  # type: ignore[arg-type]
+        model = Qwen2ForCausalLM(config)
+        model = model.to(torch.bfloat16)
     model.save_pretrained(dir)
-    generation = GenerationConfig(  # type: ignore[no-untyped-call]
-        bos_token_id=pad, eos_token_id=eos, pad_token_id=pad
-    )
+    generation = GenerationConfig(bos_token_id=pad, eos_token_id=eos, pad_token_id=pad)
     generation.save_pretrained(dir)
 
 

@@ -75,7 +75,7 @@ class VllmEngine:
             gpu_memory_utilization=settings.gpu_memory_utilization,
             enforce_eager=settings.enforce_eager,
             seed=settings.seed,
-            dtype=settings.dtype,  # type: ignore[arg-type]
+            dtype=settings.dtype,
             enable_prefix_caching=True,
             structured_outputs_config=StructuredOutputsConfig(
                 backend="xgrammar", disable_any_whitespace=True

@@ -93,8 +93,8 @@ async def test_a_prompt_too_long_is_none_and_spares_the_batch(engine: VllmEngine
 async def test_cancelling_a_batch_aborts_it_in_the_engine(engine: VllmEngine) -> None:
     endless = {"type": "string", "minLength": 10_000}  # runs until max_tokens
     batch = asyncio.create_task(engine.generate(PROMPTS, schema=endless, max_tokens=4000))
-    for _ in range(200):
-        if engine.in_flight:
+    for _ in range(500):  # the requests enter the engine one by one: wait for all of them
+        if engine.in_flight == len(PROMPTS):
             break
         await asyncio.sleep(0.01)
     assert engine.in_flight == len(PROMPTS)
@@ -108,3 +108,30 @@ async def test_cancelling_a_batch_aborts_it_in_the_engine(engine: VllmEngine) ->
     assert engine.in_flight == 0
     texts = await engine.generate(PROMPTS, schema=Decision.model_json_schema(), max_tokens=32)
     assert all(text is not None for text in texts)  # the engine is free for the next tick
+
+
+async def test_the_vllm_brain_runs_the_world_one_batch_a_tick(engine: VllmEngine) -> None:
+    from server.minds.brain import DecisionResult
+    from server.minds.model_brain import ModelBrain
+    from server.minds.prompts import PromptBuilder
+    from server.simulate import Cast, run_world
+    from server.world import load_scenario, new_world
+
+    scenario = load_scenario()
+    brain = ModelBrain(engine, PromptBuilder(scenario))
+    ticks: list[dict[str, DecisionResult]] = []
+    state = await run_world(
+        new_world(scenario, 2),
+        Cast({"scripted": brain}, brain),
+        3,
+        [lambda _state, _events, results: ticks.append(dict(results))],
+    )
+    assert state.tick == 3
+    assert brain.calls == 3  # one batched engine call per tick
+    for results in ticks:
+        assert len(results) == len(scenario.creatures)
+        for result in results.values():
+            assert result.brain == engine.name
+            assert result.raw.startswith("{")
+            assert result.noop_reason not in ("engine_error", "no_answer", "no_json")
+    assert engine.in_flight == 0

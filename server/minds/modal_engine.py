@@ -1,0 +1,129 @@
+"""An engine that calls the deployed Modal class (`modal_inference.py`) by name.
+
+Each batch is one `spawn` of `Inference.generate` with every prompt, then `get` with a
+timeout, as Modal advises for calls that must not block: the event loop never waits on
+Modal's client, and a call that is late (past `timeout_s`) or cancelled (the brain's
+deadline) is cancelled on Modal too (`FunctionCall.cancel`), which cancels the method's task
+in the container and so aborts its requests inside vLLM: `aborts_on_cancel` is True.
+
+The class is looked up lazily on the first batch; `modal` is imported only then, so the
+server runs without the Modal client unless this engine is chosen. Credentials come from
+Modal's usual places (`modal token new`, or MODAL_TOKEN_ID / MODAL_TOKEN_SECRET).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "smallwood-inference"
+CLASS_NAME = "Inference"
+
+
+class ModalEngineError(RuntimeError):
+    """The batch failed on Modal: not deployed, no credentials, timed out, or crashed."""
+
+
+class ModalEngine:
+    """An `Engine` over `Inference.generate` deployed on Modal."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        app_name: str = APP_NAME,
+        class_name: str = CLASS_NAME,
+        environment: str | None = None,
+        timeout_s: float = 120.0,
+        cls: Any = None,
+    ) -> None:
+        """`model` picks the deployed class's `model` parameter (None: its default).
+
+        `cls` replaces the looked-up class (tests); it must behave like `modal.Cls`.
+        """
+        self.model = model
+        self.app_name = app_name
+        self.class_name = class_name
+        self.environment = environment
+        self.timeout_s = timeout_s
+        self._cls = cls
+        self._obj: Any = None
+        self._pending: set[asyncio.Task[None]] = set()
+
+    @property
+    def name(self) -> str:
+        return f"modal:{self.model or self.app_name}"
+
+    @property
+    def aborts_on_cancel(self) -> bool:
+        return True
+
+    def _instance(self) -> Any:
+        if self._obj is None:
+            cls = self._cls
+            if cls is None:
+                import modal  # noqa: PLC0415  (optional dependency: pip install modal)
+
+                cls = modal.Cls.from_name(
+                    self.app_name, self.class_name, environment_name=self.environment
+                )
+            self._obj = cls(model=self.model) if self.model else cls()
+        return self._obj
+
+    async def generate(
+        self, prompts: Sequence[str], *, schema: dict[str, Any], max_tokens: int
+    ) -> list[str | None]:
+        """The batch's texts; `ModalEngineError` if the call failed or took over `timeout_s`."""
+        if not prompts:
+            return []
+        try:
+            call = await self._instance().generate.spawn.aio(list(prompts), schema, max_tokens)
+        except Exception as error:
+            raise ModalEngineError(
+                f"cannot call {self.app_name}.{self.class_name} on Modal "
+                f"(deployed with `modal deploy modal_inference.py`?): {error}"
+            ) from error
+        try:
+            texts = await call.get.aio(timeout=self.timeout_s)
+        except asyncio.CancelledError:
+            self._cancel(call)
+            raise
+        except Exception as error:
+            if _is_timeout(error):
+                self._cancel(call)
+                raise ModalEngineError(f"no answer from Modal within {self.timeout_s}s") from None
+            raise ModalEngineError(f"the Modal call failed: {error}") from error
+        if not isinstance(texts, list) or len(texts) != len(prompts):
+            raise ModalEngineError(
+                f"Modal answered {type(texts).__name__}, not {len(prompts)} texts"
+            )
+        return [t if isinstance(t, str) else None for t in texts]
+
+    def _cancel(self, call: Any) -> None:
+        """Cancel `call` on Modal without waiting for it (we may be inside a cancellation)."""
+
+        async def cancel() -> None:
+            try:
+                await call.cancel.aio()
+            except Exception as error:
+                log.warning("could not cancel a late Modal call: %s", error)
+
+        task = asyncio.get_running_loop().create_task(cancel())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def aclose(self) -> None:
+        """Wait briefly for outstanding cancellations to reach Modal."""
+        await asyncio.sleep(0)  # let a batch cancelled just now schedule its Modal cancel
+        if self._pending:
+            await asyncio.wait(self._pending, timeout=5)
+        self._obj = None
+
+
+def _is_timeout(error: Exception) -> bool:
+    """`get(timeout=...)` ran out: modal.exception.TimeoutError (not the builtin one)."""
+    return isinstance(error, TimeoutError) or type(error).__name__ == "TimeoutError"

@@ -1,0 +1,193 @@
+"""A brain that asks a language model: one batched engine call per tick, under the deadline.
+
+Every creature it drives gets its prompt from the same `PromptBuilder`; all prompts go to the
+engine in ONE `generate` call. Whatever the engine does, `decide` returns one result per
+creature by the deadline (plus the few milliseconds parsing takes):
+
+- an answer is parsed and repaired (`repair.parse_decision`): status ok, repaired or noop;
+- no answer by the deadline: no-op "deadline"; the late answers are discarded;
+- the engine refused one prompt (it gave None): no-op "no_answer" for that creature;
+- the engine raised: no-op "engine_error" for all, logged, and the brain backs off
+  exponentially (1 s, 2 s, 4 s... up to a minute): calls inside the back-off window are not
+  made at all, their creatures no-op "backoff"; the first success resets it;
+- the previous batch is still running when the next tick comes (a non-abortable engine past
+  its deadline): no-op "engine_busy" for all, the engine is not handed a second batch. An
+  engine that aborts on cancel (`aborts_on_cancel`) is cancelled at the deadline instead, so
+  it is free for the next tick.
+
+It never raises into the tick loop except for its own cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
+
+from server.world.observe import Observation
+
+from .brain import DecisionResult, noop
+from .engine import Engine
+from .prompts import PromptBuilder
+from .repair import parse_decision
+from .schema import decision_schema
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST_S = 1.0
+BACKOFF_MAX_S = 60.0
+
+
+class ModelBrain:
+    """A `Brain` over one `Engine`. Create one per engine; creatures may share it."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        builder: PromptBuilder,
+        *,
+        goods: Sequence[str] | None = None,
+        max_tokens: int = 96,
+        thought: bool | None = None,
+        own_good_buys: Literal["drop", "keep"] = "drop",
+        backoff_first_s: float = BACKOFF_FIRST_S,
+        backoff_max_s: float = BACKOFF_MAX_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.name = engine.name
+        self.builder = builder
+        self.goods = tuple(goods) if goods is not None else builder.goods
+        self.max_tokens = max_tokens
+        self.thought = builder.thought if thought is None else thought
+        self.own_good_buys = own_good_buys
+        self.schema: dict[str, Any] = decision_schema(self.goods, thought=self.thought)
+        self.backoff_first_s = backoff_first_s
+        self.backoff_max_s = backoff_max_s
+        self.clock = clock
+        self.failures = 0
+        self.backoff_until = -math.inf
+        self.calls = 0
+        """Batches handed to the engine (one per tick at most)."""
+        self._batch: asyncio.Task[list[str | None]] | None = None
+
+    @property
+    def busy(self) -> bool:
+        """Whether a batch handed to the engine has not finished yet."""
+        return self._batch is not None and not self._batch.done()
+
+    async def decide(
+        self, observations: Mapping[str, Observation], *, deadline: float
+    ) -> dict[str, DecisionResult]:
+        """One result per observation by `deadline` (a `time.monotonic()` instant)."""
+        if not observations:
+            return {}
+        started = time.monotonic()
+        ids = list(observations)
+        messages = {cid: tuple(self.builder.messages(observations[cid])) for cid in ids}
+        prompts = {cid: self.builder.renderer(list(messages[cid])) for cid in ids}
+
+        def all_noop(reason: str) -> dict[str, DecisionResult]:
+            ms = (time.monotonic() - started) * 1000
+            return {
+                cid: noop(
+                    self.name, reason, latency_ms=ms, prompt=prompts[cid], messages=messages[cid]
+                )
+                for cid in ids
+            }
+
+        previous = self._batch
+        if previous is not None and not previous.done():
+            if not self.engine.aborts_on_cancel:
+                return all_noop("engine_busy")
+            previous.cancel()
+        if self.clock() < self.backoff_until:
+            return all_noop("backoff")
+        if deadline <= time.monotonic():
+            return all_noop("deadline")  # no time left: a call now could only be late
+
+        self.calls += 1
+        batch = asyncio.create_task(
+            self.engine.generate(
+                [prompts[cid] for cid in ids], schema=self.schema, max_tokens=self.max_tokens
+            )
+        )
+        batch.add_done_callback(_forget)
+        self._batch = batch
+        timeout = None if math.isinf(deadline) else max(0.0, deadline - time.monotonic())
+        try:
+            done, _ = await asyncio.wait({batch}, timeout=timeout)
+        except asyncio.CancelledError:
+            if self.engine.aborts_on_cancel:
+                batch.cancel()
+            raise
+        if not done:
+            log.info("%s: no answer by the deadline for %d creatures", self.name, len(ids))
+            if self.engine.aborts_on_cancel:
+                batch.cancel()  # the answers would be discarded: free the engine now
+            return all_noop("deadline")
+        error = batch.exception() if not batch.cancelled() else asyncio.CancelledError()
+        if error is not None:
+            self._fail(error)
+            return all_noop("engine_error")
+        self.failures = 0
+        texts = batch.result()
+        ms = (time.monotonic() - started) * 1000
+        out: dict[str, DecisionResult] = {}
+        for i, cid in enumerate(ids):
+            text = texts[i] if i < len(texts) else None
+            if text is None:
+                out[cid] = noop(
+                    self.name,
+                    "no_answer",
+                    latency_ms=ms,
+                    prompt=prompts[cid],
+                    messages=messages[cid],
+                )
+                continue
+            parsed = parse_decision(
+                text,
+                self.goods,
+                produces=observations[cid].produces,
+                drop_own_buys=self.own_good_buys == "drop",
+            )
+            out[cid] = DecisionResult(
+                decision=parsed.decision,
+                status=parsed.status,
+                brain=self.name,
+                latency_ms=ms,
+                repairs=parsed.repairs,
+                noop_reason=parsed.noop_reason or "",
+                prompt=prompts[cid],
+                raw=text,
+                messages=messages[cid],
+            )
+        return out
+
+    def _fail(self, error: BaseException) -> None:
+        self.failures += 1
+        delay = min(self.backoff_first_s * 2 ** (self.failures - 1), self.backoff_max_s)
+        self.backoff_until = self.clock() + delay
+        log.warning(
+            "%s failed (%s: %s); backing off %.1fs (failure %d in a row)",
+            self.name,
+            type(error).__name__,
+            error,
+            delay,
+            self.failures,
+        )
+
+    async def aclose(self) -> None:
+        """Cancel a running batch and close the engine."""
+        if self._batch is not None and not self._batch.done():
+            self._batch.cancel()
+        await self.engine.aclose()
+
+
+def _forget(task: asyncio.Task[Any]) -> None:
+    """Retrieve a finished batch's exception so a late failure is logged, not left unread."""
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("a batch ended with %r", task.exception())
