@@ -13,7 +13,7 @@ from .consumption import fuel_need
 from .legend_book import LEGENDS
 from .legends import story_of
 from .modifiers import modifiers
-from .seasons import Season, day_of_season, season_of, ticks_until, year_of
+from .seasons import day_of_season, season_of, ticks_to_winter, year_of
 from .state import WorldState
 from .units import to_pebbles
 from .wealth import gini, wealth_of
@@ -31,7 +31,7 @@ def world_document(state: WorldState) -> dict[str, Any]:
         "day": day_of_season(max(tick, 1), tps),
         "year": year_of(max(tick, 1), tps),
         "ticks_per_season": tps,
-        "ticks_to_winter": ticks_until(Season.WINTER, tick + 1, tps),
+        "ticks_to_winter": ticks_to_winter(tick + 1, tps),
         "commons": to_pebbles(state.commons),
         "gini": round(gini([wealth_of(state, c) for c in state.creatures.values()]), 4),
         "goods": {},

@@ -14,7 +14,7 @@ from .legend_book import LEGENDS
 from .legends import story_of
 from .modifiers import modifiers
 from .needs import fuel_wanted, shortages
-from .seasons import Season, day_of_season, season_of, ticks_until, year_of
+from .seasons import day_of_season, season_of, ticks_to_winter, year_of
 from .state import Creature, WorldState
 from .units import to_pebbles
 
@@ -114,7 +114,7 @@ def _board(state: WorldState) -> _Board:
         season=season_of(tick, tps).value,
         day=day_of_season(tick, tps),
         year=year_of(tick, tps),
-        ticks_to_winter=ticks_until(Season.WINTER, tick, tps),
+        ticks_to_winter=ticks_to_winter(tick, tps),
         fuel_per_tick=round(fuel_need(state, tick, modifiers(state, tick)), 3),
         fuel_wanted=fuel_wanted(state, tick),
         prices={g: round(p, 2) for g, p in state.ref_prices.items()},

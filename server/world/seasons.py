@@ -36,3 +36,10 @@ def ticks_until(season: Season, tick: int, ticks_per_season: int) -> int:
     start = SEASONS.index(season) * ticks_per_season  # 0-based offset of its first day
     pos = (tick - 1) % year
     return (start - pos) % year
+
+
+def ticks_to_winter(tick: int, ticks_per_season: int) -> int:
+    """Ticks until winter begins, counted from `tick`; 0 on any day of winter."""
+    if season_of(tick, ticks_per_season) is Season.WINTER:
+        return 0
+    return ticks_until(Season.WINTER, tick, ticks_per_season)

@@ -70,3 +70,12 @@ def test_fuel_need_by_season(default_scenario: Scenario) -> None:
     assert fuel_need(state, 76) > rules.fuel_need[Season.WINTER]
     # the crisis is in winter: its least day burns more than any day outside it
     assert fuel_need(state, 76) > max(fuel_need(state, t) for t in range(1, 76))
+
+
+def test_ticks_to_winter_is_zero_all_winter_and_counts_down_before() -> None:
+    from server.world.seasons import ticks_to_winter
+
+    assert ticks_to_winter(1, 25) == 75
+    assert ticks_to_winter(75, 25) == 1
+    assert [ticks_to_winter(t, 25) for t in range(76, 101)] == [0] * 25
+    assert ticks_to_winter(101, 25) == 75
