@@ -249,6 +249,12 @@ def _print_summary(report: dict[str, Any], args: argparse.Namespace) -> None:
         f"volume {s['volume']}, Gini {s['gini_start']:.2f} → {s['gini_end']:.2f}, "
         f"{s['exiles']} exiles"
     )
+    d = s["decisions"]
+    reasons = ", ".join(f"{k or 'unknown'} {n}" for k, n in s["noop_reasons"].items())
+    console.print(
+        f"decisions: {d['ok']} ok, {d['repaired']} repaired, {d['noop']} no-op"
+        + (f" ({reasons})" if reasons else "")
+    )
     if "fuel_winter_summer_ratio" in s and s["fuel_winter_summer_ratio"] is not None:
         console.print(f"fuel costs {s['fuel_winter_summer_ratio']:.2f}× more in winter than summer")
     table = Table("creature", "pebbles", title="purses at the end", title_justify="left")
