@@ -129,6 +129,21 @@ def build_parser() -> argparse.ArgumentParser:
     bprompt.add_argument("--json", action="store_true", help="print one JSON object")
     bprompt.set_defaults(run=_bench_prompt)
 
+    from server.serve import add_serve_arguments  # noqa: PLC0415 - argparse options only
+
+    serve = sub.add_parser("serve", help="serve one live world: viewers, bots, operators")
+    add_serve_arguments(serve)
+    serve.set_defaults(run=_serve)
+
+    replay = sub.add_parser("replay", help="replay a data dir and verify every stored state hash")
+    replay.add_argument(
+        "--data-dir", type=Path, default=Path("smallwood-data"), help="(default ./smallwood-data)"
+    )
+    replay.set_defaults(run=_replay)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of the whole protocol")
+    schema.set_defaults(run=_schema)
+
     scenario = sub.add_parser("scenario", help="check a scenario file, or print the default")
     scenario.add_argument("file", nargs="?", type=Path, help="file to check (default: print)")
     scenario.set_defaults(run=_scenario)
@@ -339,6 +354,37 @@ def _traces_export(args: argparse.Namespace) -> int:
             sys.stdout.flush()
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from server.serve import run  # noqa: PLC0415
+
+    return run(args)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from server.store import StoreError, replay  # noqa: PLC0415
+
+    try:
+        report = replay(args.data_dir)
+    except StoreError as exc:
+        raise UserError(f"replay: {exc}") from None
+    print(
+        f"replayed {report.ticks} ticks: {report.verified} hashes verified, "
+        f"{len(report.mismatches)} mismatched, {report.snapshots} snapshots checked"
+    )
+    if report.mismatches:
+        print(f"first mismatch at tick {report.mismatches[0]}", file=sys.stderr)
+    if report.bad_snapshots:
+        print(f"snapshots that disagree: {list(report.bad_snapshots)}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from shared.protocol import protocol_schema  # noqa: PLC0415
+
+    sys.stdout.write(orjson.dumps(protocol_schema(), option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0
 
 

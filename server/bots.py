@@ -1,0 +1,498 @@
+"""People's bots over `/ws/bot`, seen by the clock as one more brain.
+
+A bot joins with a token (claiming that token's creature) or with a name, species and good
+(bringing a new creature into the Wood). Each tick the relay sends every connected bot a
+`turn` and collects at most one `act` per creature until the decision deadline. Whatever is
+late, duplicated, invalid or not the bot's to send is refused with a typed `error` and the
+creature does nothing that tick; nothing a bot sends can reach the world any other way.
+A creature whose bot is gone keeps trading through the fallback brain (or idles, without
+one) until a bot joins with its token again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from server.minds.brain import Brain, DecisionResult, noop
+from server.world import SpawnCreature, WorldState
+from server.world.observe import Observation
+from shared.protocol import Act, CloseCode, ErrorCode, Join
+
+from .commands import PendingCommands
+from .limits import TokenBucket
+from .metrics import Metrics
+from .outbox import Outbox, Sink
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+CREATURE_ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+FRAMES_PER_SECOND = 20.0
+FRAME_BURST = 60.0
+TURN_QUEUE = 8
+"""Turns and errors waiting for a bot that does not read; older ones are stale anyway."""
+
+
+def describe(exc: ValidationError, limit: int = 3) -> str:
+    """A short, readable account of what is wrong with a frame."""
+    parts = []
+    for err in exc.errors()[:limit]:
+        where = ".".join(str(p) for p in err["loc"]) or "(frame)"
+        parts.append(f"{where}: {err['msg']}")
+    more = exc.error_count() - limit
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+class BotSession:
+    """One `/ws/bot` connection: what it holds and its way out."""
+
+    def __init__(self, sink: Sink, metrics: Metrics) -> None:
+        self.outbox = Outbox(sink, limit=TURN_QUEUE, metrics=metrics)
+        self.bucket = TokenBucket(FRAMES_PER_SECOND, FRAME_BURST)
+        self.creature: str | None = None
+        self.spawning: str | None = None
+        self.token = ""
+        self.last_turn = 0
+        """The last tick this connection was asked to decide."""
+        self.answered = 0
+        """The last tick this connection answered (its act, or an invalid one that spent it)."""
+
+    def send(self, message: Mapping[str, Any]) -> None:
+        self.outbox.put(orjson.dumps(message))
+
+
+class BotRelay:
+    """The `Brain` for creatures driven by bots, and the handler of every bot frame."""
+
+    name = "bot"
+
+    def __init__(
+        self,
+        state: WorldState,
+        *,
+        tokens: Mapping[str, str],
+        store: Store,
+        commands: PendingCommands,
+        metrics: Metrics,
+        fallback: Brain | None,
+        max_bots: int = 64,
+    ) -> None:
+        self.state = state
+        self.tokens = dict(tokens)
+        """Live token -> creature id."""
+        self.store = store
+        self.commands = commands
+        self.metrics = metrics
+        self.fallback = fallback
+        self.max_bots = max_bots
+        self.connections: set[BotSession] = set()
+        """Every open `/ws/bot` connection, joined or not."""
+        self.sessions: dict[str, BotSession] = {}
+        """Creature id -> the connection driving it."""
+        self.spawning: dict[str, BotSession] = {}
+        """Creature id -> the connection waiting for it to enter the Wood."""
+        self._open_tick: int | None = None
+        self._sent_at = 0.0
+        self._waiting: set[str] = set()
+        self._answers: dict[str, DecisionResult] = {}
+        self._all_in = asyncio.Event()
+        self._news: dict[str, list[dict[str, Any]]] = {}
+
+    # The Brain seam
+
+    def claimed(self) -> set[str]:
+        """Creatures a bot drives right now, whatever their own brain."""
+        return set(self.sessions)
+
+    async def decide(
+        self, observations: Mapping[str, Observation], *, deadline: float
+    ) -> dict[str, DecisionResult]:
+        now = time.monotonic()
+        deadline_ms = max(0, int((deadline - now) * 1000))
+        results: dict[str, DecisionResult] = {}
+        absent: dict[str, Observation] = {}
+        self._answers = {}
+        self._waiting = set()
+        self._all_in.clear()
+        for cid, obs in observations.items():
+            session = self.sessions.get(cid)
+            if session is None:
+                absent[cid] = obs
+                continue
+            self._open_tick = obs.tick
+            session.last_turn = obs.tick
+            session.send(
+                {
+                    "type": "turn",
+                    "tick": obs.tick,
+                    "deadline_ms": deadline_ms,
+                    "observation": obs,
+                    "events": self._news.get(cid, []),
+                }
+            )
+            self._waiting.add(cid)
+        self._sent_at = now
+        try:
+            if absent:
+                results.update(await self._decide_absent(absent, deadline))
+            if self._waiting and not self._waiting <= self._answers.keys():
+                await asyncio.wait_for(self._all_in.wait(), max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            pass
+        finally:
+            self._open_tick = None
+        late_ms = (time.monotonic() - now) * 1000
+        for cid in self._waiting:
+            results[cid] = self._answers.get(cid) or noop(self.name, "no_act", latency_ms=late_ms)
+        return results
+
+    async def _decide_absent(
+        self, observations: Mapping[str, Observation], deadline: float
+    ) -> dict[str, DecisionResult]:
+        if self.fallback is None:
+            return {cid: noop(self.name, "bot_absent") for cid in observations}
+        try:
+            return await self.fallback.decide(observations, deadline=deadline)
+        except Exception:
+            log.exception("fallback brain failed for bots' creatures")
+            return {cid: noop(self.name, "fallback_error") for cid in observations}
+
+    def settle(self, state: WorldState, events: list[dict[str, Any]]) -> None:
+        """After each step: the new state, newcomers admitted or refused, each bot's news."""
+        self.state = state
+        news: dict[str, list[dict[str, Any]]] = {}
+        for event in events:
+            kind = event["type"]
+            if kind == "trade_cleared":
+                news.setdefault(event["buyer"], []).append(event)
+                news.setdefault(event["seller"], []).append(event)
+            elif kind in ("offer_rejected", "creature_exiled", "creature_returned"):
+                news.setdefault(event["creature"], []).append(event)
+            elif kind == "creature_joined":
+                self._admitted(event["creature"])
+            elif kind == "command_rejected" and event["command"].startswith("spawn "):
+                self._refused(event["command"].removeprefix("spawn "), event["reason"])
+        self._news = news
+
+    def _admitted(self, cid: str) -> None:
+        session = self.spawning.pop(cid, None)
+        if session is not None and not session.outbox.closed:
+            session.spawning = None
+            self._hold(session, cid, announce=False)  # its first turn says it is in
+
+    def _refused(self, cid: str, reason: str) -> None:
+        session = self.spawning.pop(cid, None)
+        if session is None:
+            return
+        session.spawning = None
+        self._error(session, ErrorCode.SPAWN_REJECTED, f"the Wood refused {cid!r}: {reason}")
+
+    async def aclose(self) -> None:
+        for session in self.connections:
+            session.outbox.close_after_flush(CloseCode.GOING_AWAY, "server shutting down")
+
+    # Frames from bots
+
+    async def receive(self, session: BotSession, data: str | bytes) -> tuple[int, str] | None:
+        """Handle one frame. Returns a close code and reason when the bot must be cut off."""
+        if not session.bucket.take():
+            self.metrics.closed.inc(reason="flood")
+            return CloseCode.POLICY, "flood: too many frames"
+        if isinstance(data, bytes):
+            self._error(session, ErrorCode.BAD_JSON, "send JSON in text frames, not binary")
+            return None
+        try:
+            raw = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            self._error(session, ErrorCode.BAD_JSON, f"not JSON: {exc}"[:200])
+            return None
+        if not isinstance(raw, dict):
+            self._error(session, ErrorCode.BAD_JSON, "a frame must be a JSON object")
+            return None
+        kind = raw.get("type")
+        if kind == "join":
+            try:
+                join = Join.model_validate(raw)
+            except ValidationError as exc:
+                self._error(session, ErrorCode.BAD_MESSAGE, describe(exc))
+                return None
+            await self._join(session, join)
+        elif kind == "act":
+            try:
+                act = Act.model_validate(raw)
+            except ValidationError as exc:
+                self._invalid_act(session, raw.get("tick"), describe(exc))
+                return None
+            self._act(session, act, data)
+        else:
+            self._error(
+                session,
+                ErrorCode.UNKNOWN_TYPE,
+                f"unknown type {str(kind)[:40]!r}: send join or act",
+            )
+        return None
+
+    def connected(self, sink: Sink) -> BotSession:
+        """A new connection; the caller runs its outbox and calls `disconnected` at the end."""
+        session = BotSession(sink, self.metrics)
+        self.connections.add(session)
+        return session
+
+    def disconnected(self, session: BotSession) -> None:
+        """The connection is gone: its creature goes back to its fallback."""
+        session.outbox.stop()
+        self.connections.discard(session)
+        self._release(session)
+
+    def _release(self, session: BotSession) -> None:
+        cid = session.creature
+        if cid is not None and self.sessions.get(cid) is session:
+            del self.sessions[cid]
+            if cid in self._waiting and cid not in self._answers:
+                self._answer(cid, noop(self.name, "bot_disconnected"))
+        if session.spawning is not None and self.spawning.get(session.spawning) is session:
+            del self.spawning[session.spawning]
+        session.creature = session.spawning = None
+        self.metrics.bots.set(len(self.sessions))
+
+    def _error(
+        self, session: BotSession, code: ErrorCode, message: str, tick: int | None = None
+    ) -> None:
+        self.metrics.refused.inc(code=code.value)
+        frame: dict[str, Any] = {"type": "error", "code": code.value, "message": message}
+        if tick is not None:
+            frame["tick"] = tick
+        session.send(frame)
+
+    # Acts
+
+    def _act(self, session: BotSession, act: Act, raw: str) -> None:
+        cid = session.creature
+        if cid is None:
+            self._error(session, ErrorCode.NOT_JOINED, "join before you act", act.tick)
+            return
+        if act.creature is not None and act.creature != cid:
+            self._error(
+                session,
+                ErrorCode.NOT_YOUR_CREATURE,
+                f"this connection holds {cid!r}, not {act.creature!r}",
+                act.tick,
+            )
+            return
+        if act.tick == session.answered:
+            self._error(
+                session, ErrorCode.DUPLICATE, "one act per tick: the first stands", act.tick
+            )
+            return
+        if act.tick != self._open_tick or cid not in self._waiting or cid in self._answers:
+            self._misplaced(session, act.tick)
+            return
+        session.answered = act.tick
+        latency = (time.monotonic() - self._sent_at) * 1000
+        self._answer(cid, DecisionResult(act.decision(), "ok", self.name, latency, raw=raw))
+        session.send({"type": "accepted", "tick": act.tick})
+
+    def _invalid_act(self, session: BotSession, tick: object, message: str) -> None:
+        cid = session.creature
+        current = (
+            type(tick) is int
+            and cid is not None
+            and tick == self._open_tick
+            and cid in self._waiting
+            and cid not in self._answers
+        )
+        if current and cid is not None and type(tick) is int:
+            session.answered = tick
+            self._answer(cid, noop(self.name, "invalid_act"))
+            message += "; this tick is a no-op"
+        self._error(session, ErrorCode.INVALID_ACT, message, tick if type(tick) is int else None)
+
+    def _misplaced(self, session: BotSession, tick: int) -> None:
+        if tick <= session.last_turn:
+            self._error(session, ErrorCode.LATE, f"tick {tick} is past its deadline", tick)
+        else:
+            self._error(
+                session,
+                ErrorCode.WRONG_TICK,
+                f"tick {tick} has not been asked for; answer the tick of your last turn",
+                tick,
+            )
+
+    def _answer(self, cid: str, result: DecisionResult) -> None:
+        self._answers[cid] = result
+        if self._waiting <= self._answers.keys():
+            self._all_in.set()
+
+    # Joining
+
+    async def _join(self, session: BotSession, join: Join) -> None:
+        if session.creature is not None or session.spawning is not None:
+            self._error(session, ErrorCode.ALREADY_JOINED, "this connection already joined")
+            return
+        if join.token:
+            cid = self.tokens.get(join.token)
+            if cid is None:
+                self._error(session, ErrorCode.BAD_TOKEN, "unknown or revoked token")
+                return
+            if cid in self.state.creatures:
+                self._hold(session, cid, join.token)
+            elif cid in self.spawning:
+                self._take_spawn(session, cid, join.token)
+            elif join.name is None or join.species is None or join.produces is None:
+                self._error(
+                    session,
+                    ErrorCode.UNKNOWN_CREATURE,
+                    f"{cid!r} is not in the Wood yet: join with name, species and produces",
+                )
+            elif self._may_spawn(session, join):
+                self._spawn(session, cid, join.token, join)
+            return
+        if join.name is None or join.species is None or join.produces is None:
+            self._error(
+                session,
+                ErrorCode.BAD_MESSAGE,
+                "join needs a token, or name, species and produces for a new creature",
+            )
+            return
+        if not self._may_spawn(session, join):
+            return
+        cid = self._new_id(join.name)
+        token = new_token()
+        await self.store.issue_token(token, cid)
+        self.tokens[token] = cid
+        self._spawn(session, cid, token, join)
+
+    def _hold(
+        self, session: BotSession, cid: str, token: str | None = None, *, announce: bool = True
+    ) -> None:
+        if token is not None:
+            session.token = token
+        old = self.sessions.get(cid)
+        if old is not None and old is not session:
+            old.creature = None
+            old.outbox.close_after_flush(
+                CloseCode.REPLACED, "another connection took this creature"
+            )
+            self.metrics.closed.inc(reason="replaced")
+        self.sessions[cid] = session
+        session.creature = cid
+        self.metrics.bots.set(len(self.sessions))
+        if not announce:
+            return
+        session.send(
+            {
+                "type": "joined",
+                "creature": cid,
+                "token": session.token,
+                "tick": self.state.tick,
+                "spawning": False,
+            }
+        )
+
+    def _take_spawn(self, session: BotSession, cid: str, token: str) -> None:
+        old = self.spawning[cid]
+        if old is not session:
+            old.spawning = None
+            old.outbox.close_after_flush(
+                CloseCode.REPLACED, "another connection took this creature"
+            )
+        self.spawning[cid] = session
+        session.spawning = cid
+        session.token = token
+        session.send(
+            {
+                "type": "joined",
+                "creature": cid,
+                "token": token,
+                "tick": self.state.tick,
+                "spawning": True,
+            }
+        )
+
+    def _may_spawn(self, session: BotSession, join: Join) -> bool:
+        state = self.state
+        if not state.scenario.rules.allow_join:
+            self._error(session, ErrorCode.JOINING_CLOSED, "this Wood does not take newcomers")
+            return False
+        bots = sum(1 for c in state.creatures.values() if c.brain == "bot") + len(self.spawning)
+        if bots >= self.max_bots:
+            self._error(
+                session, ErrorCode.JOINING_CLOSED, f"the Wood is full ({self.max_bots} bots)"
+            )
+            return False
+        if join.produces not in state.scenario.goods:
+            goods = ", ".join(state.scenario.goods)
+            self._error(session, ErrorCode.SPAWN_REJECTED, f"produces must be one of: {goods}")
+            return False
+        return True
+
+    def _spawn(self, session: BotSession, cid: str, token: str, join: Join) -> None:
+        assert join.name is not None and join.species is not None and join.produces is not None
+        self.commands.add(
+            SpawnCreature(
+                id=cid,
+                name=join.name,
+                species=join.species,
+                produces=join.produces,
+                personality=join.personality or "steady",
+            )
+        )
+        self.spawning[cid] = session
+        session.spawning = cid
+        session.token = token
+        session.send(
+            {
+                "type": "joined",
+                "creature": cid,
+                "token": token,
+                "tick": self.state.tick,
+                "spawning": True,
+            }
+        )
+
+    def _new_id(self, name: str) -> str:
+        base = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")
+        base = re.sub(r"^[^a-z]+", "", base)[:24] or "bot"
+        taken = {*self.state.creatures, *self.spawning, *self.tokens.values()}
+        cid, n = base, 1
+        while cid in taken:
+            n += 1
+            cid = f"{base}-{n}"
+        return cid
+
+    # Tokens (the admin API)
+
+    async def issue(self, creature: str) -> str:
+        """A new token for `creature` (which may not exist yet: a bot can spawn it)."""
+        if not CREATURE_ID.fullmatch(creature):
+            raise ValueError("a creature id is a lowercase letter then up to 31 of a-z 0-9 _ -")
+        token = new_token()
+        await self.store.issue_token(token, creature)
+        self.tokens[token] = creature
+        return token
+
+    async def revoke(self, token: str) -> bool:
+        """Revoke a token and cut off the connection using it. False if it was not live."""
+        if token not in self.tokens:
+            return False
+        await self.store.revoke_token(token)
+        del self.tokens[token]
+        for session in {*self.sessions.values(), *self.spawning.values()}:
+            if session.token == token:
+                self._release(session)
+                session.outbox.close_after_flush(CloseCode.REVOKED, "token revoked")
+                self.metrics.closed.inc(reason="revoked")
+        return True
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)

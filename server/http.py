@@ -1,0 +1,323 @@
+"""The edge: one aiohttp application serving pages, the HTTP API and both websockets.
+
+Routes: `/ws` (viewers), `/ws/bot` (bots), `/` and `/overlay` (pages), `/healthz`,
+`/metrics`, `/api/snapshot`, `/api/schema`, `/api/history`, and the operators' API under
+`/api/admin/` behind a bearer token compared in constant time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import orjson
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel, ValidationError
+
+from server.world import LEGENDS, TriggerLegend
+from shared import admin
+from shared.protocol import CloseCode, ErrorCode, protocol_schema
+
+from .bots import BotRelay, describe
+from .clock import Clock
+from .history import History
+from .hub import Hub
+from .limits import BOT_FRAME_BYTES, VIEWER_FRAME_BYTES, TokenBucket
+from .metrics import Metrics
+from .pages import OVERLAY, VIEWER
+
+log = logging.getLogger(__name__)
+
+CLOCK = web.AppKey("clock", Clock)
+HUB = web.AppKey("hub", Hub)
+RELAY = web.AppKey("relay", BotRelay)
+METRICS = web.AppKey("metrics", Metrics)
+HISTORY = web.AppKey("history", History)
+ADMIN_TOKEN = web.AppKey("admin_token", str)
+SCHEMA = web.AppKey("schema", bytes)
+
+HEARTBEAT = 20.0
+"""Seconds between pings; a peer that does not answer (or never reads) is dropped."""
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+B = TypeVar("B", bound=BaseModel)
+
+
+class WebSocketSink:
+    """An aiohttp websocket as an outbox's sink."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+
+    async def send(self, frame: bytes) -> None:
+        if self.ws.closed:
+            raise ConnectionResetError("websocket closed")
+        await self.ws.send_frame(frame, WSMsgType.TEXT)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.ws.close(code=code, message=reason.encode())
+
+
+def build_app(
+    *,
+    clock: Clock,
+    hub: Hub,
+    relay: BotRelay,
+    metrics: Metrics,
+    history: History,
+    admin_token: str,
+) -> web.Application:
+    app = web.Application()
+    app[CLOCK] = clock
+    app[HUB] = hub
+    app[RELAY] = relay
+    app[METRICS] = metrics
+    app[HISTORY] = history
+    app[ADMIN_TOKEN] = admin_token
+    app[SCHEMA] = orjson.dumps(protocol_schema(), option=orjson.OPT_INDENT_2)
+    app.router.add_get("/", page(VIEWER))
+    app.router.add_get("/overlay", page(OVERLAY))
+    app.router.add_get("/ws", viewer_socket)
+    app.router.add_get("/ws/bot", bot_socket)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_text)
+    app.router.add_get("/api/snapshot", snapshot)
+    app.router.add_get("/api/schema", schema)
+    app.router.add_get("/api/history", history_series)
+    app.router.add_post("/api/admin/legend", admin_only(trigger_legend))
+    app.router.add_post("/api/admin/pause", admin_only(pause))
+    app.router.add_post("/api/admin/resume", admin_only(resume))
+    app.router.add_post("/api/admin/tick", admin_only(set_tick))
+    app.router.add_get("/api/admin/tokens", admin_only(list_tokens))
+    app.router.add_post("/api/admin/tokens", admin_only(issue_token))
+    app.router.add_delete("/api/admin/tokens/{token}", admin_only(revoke_token))
+    return app
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def problem(status: int, message: str) -> web.Response:
+    return json_response({"error": message}, status)
+
+
+def page(html: str) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(text=html, content_type="text/html")
+
+    return handler
+
+
+# Websockets
+
+
+async def viewer_socket(request: web.Request) -> web.StreamResponse:
+    since: int | None
+    try:
+        since = int(request.query["since"])
+    except (KeyError, ValueError):
+        since = None
+    ws = web.WebSocketResponse(compress=False, max_msg_size=VIEWER_FRAME_BYTES, heartbeat=HEARTBEAT)
+    await ws.prepare(request)
+    hub = request.app[HUB]
+    metrics = request.app[METRICS]
+    viewer = hub.attach(WebSocketSink(ws), since)
+    request.app[CLOCK].poke()
+    writer = asyncio.create_task(viewer.run())
+    bucket = TokenBucket(5.0, 20.0)
+    try:
+        async for msg in ws:
+            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                continue
+            if not bucket.take():
+                metrics.closed.inc(reason="flood")
+                await ws.close(code=CloseCode.POLICY, message=b"flood: too many frames")
+                break
+            metrics.refused.inc(code=ErrorCode.NOT_EXPECTED.value)
+            viewer.put(
+                orjson.dumps(
+                    {
+                        "type": "error",
+                        "code": ErrorCode.NOT_EXPECTED.value,
+                        "message": "viewers send nothing on /ws; bots connect to /ws/bot",
+                    }
+                )
+            )
+    finally:
+        hub.detach(viewer)
+        await _finish(writer)
+    return ws
+
+
+async def bot_socket(request: web.Request) -> web.StreamResponse:
+    ws = web.WebSocketResponse(compress=False, max_msg_size=BOT_FRAME_BYTES, heartbeat=HEARTBEAT)
+    await ws.prepare(request)
+    relay = request.app[RELAY]
+    session = relay.connected(WebSocketSink(ws))
+    request.app[CLOCK].poke()
+    writer = asyncio.create_task(session.outbox.run())
+    try:
+        async for msg in ws:
+            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                continue
+            try:
+                close = await relay.receive(session, msg.data)
+            except Exception:
+                log.exception("bot frame handling failed")
+                continue
+            if close is not None:
+                code, reason = close
+                await ws.close(code=code, message=reason.encode())
+                break
+    finally:
+        relay.disconnected(session)
+        await _finish(writer)
+    return ws
+
+
+async def _finish(writer: asyncio.Task[None]) -> None:
+    """Let a writer that is closing the socket finish; stop one stuck on a dead peer."""
+    if not writer.done():
+        try:
+            await asyncio.wait_for(asyncio.shield(writer), 1.0)
+        except TimeoutError:
+            writer.cancel()
+
+
+# Reading
+
+
+async def healthz(request: web.Request) -> web.StreamResponse:
+    clock = request.app[CLOCK]
+    return json_response(
+        {
+            "ok": True,
+            "tick": clock.state.tick,
+            "paused": clock.paused,
+            "idle": clock.idle,
+            "period": clock.period,
+            "viewers": len(request.app[HUB].viewers),
+            "bots": len(request.app[RELAY].sessions),
+            "last_tick_ms": round(clock.last_tick_ms, 3),
+        }
+    )
+
+
+async def metrics_text(request: web.Request) -> web.StreamResponse:
+    return web.Response(
+        text=request.app[METRICS].render(),
+        content_type="text/plain",
+        headers={"X-Content-Type-Options": "nosniff"},
+        charset="utf-8",
+    )
+
+
+async def snapshot(request: web.Request) -> web.StreamResponse:
+    """The same frame a viewer gets on connect: seq, tick and the world document."""
+    _, frame = request.app[HUB].snapshot()
+    return web.Response(body=frame, content_type="application/json")
+
+
+async def schema(request: web.Request) -> web.StreamResponse:
+    return web.Response(body=request.app[SCHEMA], content_type="application/json")
+
+
+async def history_series(request: web.Request) -> web.StreamResponse:
+    last: int | None = None
+    if "last" in request.query:
+        try:
+            last = max(0, int(request.query["last"]))
+        except ValueError:
+            return problem(400, "last must be a whole number of ticks")
+    return json_response(request.app[HISTORY].series(last))
+
+
+# The operators' API
+
+
+def admin_only(handler: Handler) -> Handler:
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        header = request.headers.get("Authorization", "")
+        scheme, _, given = header.partition(" ")
+        expected = request.app[ADMIN_TOKEN].encode()
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+            return web.Response(
+                body=orjson.dumps({"error": "admin token required (Authorization: Bearer ...)"}),
+                status=401,
+                content_type="application/json",
+                headers={"WWW-Authenticate": 'Bearer realm="smallwood admin"'},
+            )
+        return await handler(request)
+
+    return guarded
+
+
+async def _body(request: web.Request, model: type[B]) -> B | web.Response:
+    try:
+        raw = await request.read()
+        return model.model_validate_json(raw or b"{}")
+    except ValidationError as exc:
+        return problem(400, describe(exc))
+
+
+async def trigger_legend(request: web.Request) -> web.StreamResponse:
+    body = await _body(request, admin.TriggerLegend)
+    if isinstance(body, web.Response):
+        return body
+    clock = request.app[CLOCK]
+    spec = LEGENDS.get(body.legend)
+    if spec is None or not spec.needs_goods <= set(clock.state.scenario.goods):
+        known = sorted(
+            k for k, s in LEGENDS.items() if s.needs_goods <= set(clock.state.scenario.goods)
+        )
+        return problem(400, f"unknown legend {body.legend!r}; this Wood knows: {', '.join(known)}")
+    tick = clock.command(TriggerLegend(body.legend))
+    return json_response({"legend": body.legend, "tick": tick}, 202)
+
+
+async def pause(request: web.Request) -> web.StreamResponse:
+    clock = request.app[CLOCK]
+    clock.pause()
+    return json_response({"paused": True, "tick": clock.state.tick})
+
+
+async def resume(request: web.Request) -> web.StreamResponse:
+    clock = request.app[CLOCK]
+    clock.resume()
+    return json_response({"paused": False, "tick": clock.state.tick})
+
+
+async def set_tick(request: web.Request) -> web.StreamResponse:
+    body = await _body(request, admin.SetTick)
+    if isinstance(body, web.Response):
+        return body
+    request.app[CLOCK].set_period(body.seconds)
+    return json_response({"seconds": body.seconds})
+
+
+async def list_tokens(request: web.Request) -> web.StreamResponse:
+    relay = request.app[RELAY]
+    return json_response(
+        [
+            {"token": token, "creature": cid, "connected": cid in relay.sessions}
+            for token, cid in relay.tokens.items()
+        ]
+    )
+
+
+async def issue_token(request: web.Request) -> web.StreamResponse:
+    body = await _body(request, admin.IssueToken)
+    if isinstance(body, web.Response):
+        return body
+    token = await request.app[RELAY].issue(body.creature)
+    return json_response({"token": token, "creature": body.creature}, 201)
+
+
+async def revoke_token(request: web.Request) -> web.StreamResponse:
+    if not await request.app[RELAY].revoke(request.match_info["token"]):
+        return problem(404, "no such live token")
+    return json_response({"revoked": True})

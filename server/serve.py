@@ -1,0 +1,365 @@
+"""`smallwood serve`: one world, one port, resumed from its data dir when it has one.
+
+`start(config)` builds and starts everything in the running event loop (the tests use it
+in-process); `run(args)` is the command: it serves until SIGTERM or SIGINT, then finishes
+and commits the tick in progress before it exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from aiohttp import web
+
+from server.minds.brain import Brain, ScriptedBrain
+from server.world import ScenarioError, load_scenario, new_world, world_document
+from shared.protocol import CloseCode
+
+from .bots import BotRelay
+from .clock import MAX_PERIOD, MIN_PERIOD, Clock, ClockConfig
+from .commands import PendingCommands
+from .history import History
+from .http import build_app
+from .hub import Hub
+from .metrics import Metrics
+from .store import Store, StoreError
+
+log = logging.getLogger("smallwood.serve")
+
+BRAINS = ("scripted", "vllm", "modal", "openai")
+ADMIN_ENV = "SMALLWOOD_ADMIN_TOKEN"
+HISTORY_POINTS = 10_000
+
+
+@dataclass(slots=True)
+class ServeConfig:
+    scenario: Path | None = None
+    brain: str = "scripted"
+    tick: float = 1.0
+    decision_share: float = 0.6
+    """Part of each tick bots and engines get to decide."""
+    host: str = "127.0.0.1"
+    port: int = 8765
+    data_dir: Path = Path("smallwood-data")
+    seed: int | None = None
+    bot_fallback: Literal["scripted", "noop"] = "scripted"
+    max_bots: int = 64
+    idle_after: float = 0.0
+    idle: Literal["pause", "scripted"] = "pause"
+    snapshot_every: int = 100
+    admin_token: str | None = None
+    """None: from the environment, else the data dir, else a new one stored there."""
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ServeConfig:
+        return cls(
+            scenario=args.scenario,
+            brain=args.brain,
+            tick=args.tick,
+            host=args.host,
+            port=args.port,
+            data_dir=args.data_dir,
+            seed=args.seed,
+            bot_fallback=args.bot_fallback,
+            max_bots=args.max_bots,
+            idle_after=args.idle_after,
+            idle=args.idle,
+        )
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `smallwood serve`."""
+    parser.add_argument(
+        "--scenario",
+        type=Path,
+        default=None,
+        help="scenario file (.toml or .json); default: The Wood",
+    )
+    parser.add_argument(
+        "--brain",
+        choices=BRAINS,
+        default="scripted",
+        help="engine for model-driven creatures (default: scripted)",
+    )
+    parser.add_argument(
+        "--tick", type=float, default=1.0, metavar="SECONDS", help="seconds per tick (default: 1.0)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("smallwood-data"),
+        metavar="DIR",
+        help="where the world lives; resumed when it already holds one (default: ./smallwood-data)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, help="seed of a new world (default: random)"
+    )
+    parser.add_argument(
+        "--bot-fallback",
+        choices=("scripted", "noop"),
+        default="scripted",
+        help="what a bot's creature does while no bot drives it (default: scripted)",
+    )
+    parser.add_argument(
+        "--max-bots",
+        type=int,
+        default=64,
+        help="most bot creatures the Wood takes in (default: 64)",
+    )
+    parser.add_argument(
+        "--idle-after",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="apply --idle after this long with no viewer or bot (default: 0, never)",
+    )
+    parser.add_argument(
+        "--idle",
+        choices=("pause", "scripted"),
+        default="pause",
+        help="idle policy: pause the world, or run model creatures on scripted minds",
+    )
+
+
+class Server:
+    """A running world: clock, store, hub, relay and the HTTP site."""
+
+    def __init__(
+        self,
+        *,
+        config: ServeConfig,
+        store: Store,
+        clock: Clock,
+        hub: Hub,
+        relay: BotRelay,
+        runner: web.AppRunner,
+        admin_token: str,
+        bot_tokens: dict[str, str],
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.hub = hub
+        self.relay = relay
+        self.runner = runner
+        self.admin_token = admin_token
+        self.bot_tokens = bot_tokens
+        """Token -> creature for the bot creatures, as printed at startup."""
+        self.port = 0
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self.port}"
+
+    async def stop(self) -> None:
+        """Finish and commit the tick in progress, say goodbye to every client, close."""
+        self.clock.stop()
+        if self.task is not None:
+            try:
+                await self.task
+            except Exception:
+                log.exception("the clock stopped on an error")
+        await self.relay.aclose()
+        self.hub.close_all(CloseCode.GOING_AWAY, "server shutting down")
+        await self.runner.cleanup()
+        self.store.close()
+
+
+async def start(config: ServeConfig) -> Server:
+    """Open (or create) the world in `config.data_dir` and start serving it."""
+    store = Store.open(config.data_dir, snapshot_every=config.snapshot_every)
+    try:
+        return await _start(config, store)
+    except BaseException:
+        store.close()
+        raise
+
+
+async def _start(config: ServeConfig, store: Store) -> Server:
+    resumed = await store.load()
+    if resumed is None:
+        scenario = load_scenario(config.scenario)
+        seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
+        state = new_world(scenario, seed)
+        await store.create(state)
+        log.info("new world %r, seed %d, in %s", scenario.name, seed, config.data_dir)
+    else:
+        state = resumed.state
+        log.info(
+            "resumed %r at tick %d (snapshot %d + %d replayed ticks, hashes verified)",
+            state.scenario.name,
+            state.tick,
+            resumed.snapshot_tick,
+            resumed.replayed,
+        )
+        if config.scenario is not None or config.seed is not None:
+            log.warning(
+                "%s already holds a world: --scenario and --seed are ignored "
+                "(use another --data-dir for a new world)",
+                config.data_dir,
+            )
+
+    metrics = Metrics()
+    history = History(HISTORY_POINTS)
+    for tick, point in await store.history(HISTORY_POINTS):
+        history.add(tick, point)
+    hub = Hub(seq=state.tick, tick=state.tick, world=world_document(state), metrics=metrics)
+    commands = PendingCommands()
+    scripted = ScriptedBrain(state.seed)
+    tokens = await store.tokens()
+    relay = BotRelay(
+        state,
+        tokens=tokens,
+        store=store,
+        commands=commands,
+        metrics=metrics,
+        fallback=scripted if config.bot_fallback == "scripted" else None,
+        max_bots=config.max_bots,
+    )
+    held = set(tokens.values())
+    for cid, creature in state.creatures.items():
+        if creature.brain == "bot" and cid not in held:
+            await relay.issue(cid)
+    brains = build_brains(config, scripted)
+    clock = Clock(
+        state,
+        store=store,
+        hub=hub,
+        history=history,
+        metrics=metrics,
+        commands=commands,
+        brains=brains,
+        fallback=scripted,
+        relay=relay,
+        config=ClockConfig(
+            period=config.tick,
+            decision_share=config.decision_share,
+            idle_after=config.idle_after,
+            idle=config.idle,
+        ),
+    )
+    admin_token = config.admin_token or _admin_token(config.data_dir)
+    app = build_app(
+        clock=clock, hub=hub, relay=relay, metrics=metrics, history=history, admin_token=admin_token
+    )
+    runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port)
+    await site.start()
+    server = Server(
+        config=config,
+        store=store,
+        clock=clock,
+        hub=hub,
+        relay=relay,
+        runner=runner,
+        admin_token=admin_token,
+        bot_tokens={t: c for t, c in relay.tokens.items() if state.creatures.get(c)},
+    )
+    server.port = _bound_port(runner, config.port)
+    server.task = asyncio.create_task(clock.run())
+    return server
+
+
+def build_brains(config: ServeConfig, scripted: Brain) -> dict[str, Brain]:
+    """The brains by the name a creature's `brain` field gives (bots are the relay's).
+
+    The one place engines plug in: a model brain for `--brain` belongs here under its own
+    name and under "model". Creatures naming a brain not listed run on the scripted fallback.
+    """
+    brains: dict[str, Brain] = {"scripted": scripted}
+    if config.brain != "scripted":
+        log.warning(
+            "the %r engine is not wired into the server yet: model creatures run scripted",
+            config.brain,
+        )
+    return brains
+
+
+def _bound_port(runner: web.AppRunner, asked: int) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    return asked
+
+
+def _admin_token(data_dir: Path) -> str:
+    env = os.environ.get(ADMIN_ENV, "").strip()
+    if env:
+        return env
+    path = data_dir / "admin_token"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    token = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(token + "\n", encoding="utf-8")
+    return token
+
+
+def _check(config: ServeConfig) -> str:
+    if not MIN_PERIOD <= config.tick <= MAX_PERIOD:
+        return f"--tick must be between {MIN_PERIOD} and {MAX_PERIOD} seconds"
+    if not 0 <= config.port <= 65535:
+        return "--port must be between 0 and 65535"
+    return ""
+
+
+async def _serve(config: ServeConfig) -> int:
+    server = await start(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    url = server.url
+    print(
+        f"smallwood: {server.clock.state.scenario.name}, tick {server.clock.state.tick}", flush=True
+    )
+    print(f"  viewer   {url}/", flush=True)
+    print(f"  overlay  {url}/overlay", flush=True)
+    print(f"  bots     {url.replace('http', 'ws', 1)}/ws/bot", flush=True)
+    print(f"  admin token {server.admin_token}", flush=True)
+    for token, cid in server.bot_tokens.items():
+        print(f"  bot token for {cid}: {token}", flush=True)
+    assert server.task is not None
+    waiter = asyncio.create_task(stop.wait())
+    await asyncio.wait({waiter, server.task}, return_when=asyncio.FIRST_COMPLETED)
+    failed = server.task.done() and server.task.exception() is not None
+    waiter.cancel()
+    await server.stop()
+    print(f"smallwood: stopped at tick {server.clock.state.tick}", flush=True)
+    return 1 if failed else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """`smallwood serve`: serve until SIGTERM/SIGINT; the exit status."""
+    config = ServeConfig.from_args(args)
+    problem = _check(config)
+    if problem:
+        print(f"smallwood serve: {problem}", file=sys.stderr)
+        return 2
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    try:
+        return asyncio.run(_serve(config))
+    except (ScenarioError, StoreError) as exc:
+        print(f"smallwood serve: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(
+            f"smallwood serve: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr
+        )
+        return 2

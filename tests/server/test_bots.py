@@ -1,0 +1,247 @@
+"""Bots over real sockets: join, act, miss, misbehave, lose the line and come back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from server.serve import Server, start
+from shared.protocol import SERVER, Turn
+
+from .conftest import ADMIN, bot, config, recv, recv_until, send, ws_url
+
+NEWT = {"name": "Newt", "species": "newt", "produces": "berries"}
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Server]:
+    """Bots here must answer in time even on a loaded machine: a 120 ms decision window."""
+    running = await start(config(tmp_path / "data", tick=0.15, decision_share=0.8))
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+def is_turn(message: dict[str, Any]) -> bool:
+    return bool(message["type"] == "turn")
+
+
+async def issue(server: Server, creature: str) -> str:
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {ADMIN}"}) as session,
+        session.post(server.url + "/api/admin/tokens", json={"creature": creature}) as resp,
+    ):
+        assert resp.status == 201
+        token: str = (await resp.json())["token"]
+        return token
+
+
+async def closed_code(ws: ClientConnection) -> int:
+    try:
+        while True:
+            await recv(ws)
+    except ConnectionClosed as closed:
+        assert closed.rcvd is not None
+        return closed.rcvd.code
+
+
+async def test_a_newcomer_joins_acts_and_trades(server: Server) -> None:
+    watcher = await connect(ws_url(server))
+    ws, joined = await bot(server, **NEWT)
+    assert joined["type"] == "joined" and joined["spawning"] is True
+    cid, token = joined["creature"], joined["token"]
+    assert cid == "newt" and token
+    turn = await recv(ws)  # one `joined`, then its turns once it is in the Wood
+    assert isinstance(SERVER.validate_python(turn), Turn)
+    assert turn["observation"]["creature"] == cid
+    assert 0 < turn["deadline_ms"] <= 120
+    traded = False
+    for _ in range(30):
+        offers = [{"side": "buy", "good": "acorns", "qty": 1, "price": 9.0}]
+        await send(ws, {"type": "act", "tick": turn["tick"], "offers": offers, "gossip": "hi"})
+        ack = await recv_until(ws, lambda m: m["type"] in ("accepted", "error"))
+        assert ack == {"type": "accepted", "tick": turn["tick"]}
+        tick = turn["tick"]
+        delta = await recv_until(watcher, lambda m: bool(m.get("tick") == tick))  # noqa: B023
+        if any(e["type"] == "trade_cleared" and e["buyer"] == cid for e in delta["events"]):
+            traded = True
+            break
+        turn = await recv_until(ws, is_turn)
+    assert traded
+    assert any(
+        e == {"type": "gossip_spoken", "creature": cid, "text": "hi"} for e in delta["events"]
+    )
+    turn = await recv_until(ws, is_turn)
+    assert any(e["type"] == "trade_cleared" for e in turn["events"])  # its own news
+    await ws.close()
+    await watcher.close()
+
+
+async def test_late_duplicate_foreign_and_future_acts_are_refused(server: Server) -> None:
+    ws, _joined = await bot(server, **NEWT)
+    turn = await recv_until(ws, is_turn)
+    tick = turn["tick"]
+    await send(ws, {"type": "act", "tick": tick, "creature": "mossback"})
+    error = await recv_until(ws, lambda m: m["type"] == "error")
+    assert error["code"] == "not_your_creature" and error["tick"] == tick
+    await send(ws, {"type": "act", "tick": tick + 5})
+    assert (await recv_until(ws, lambda m: m["type"] == "error"))["code"] == "wrong_tick"
+    await send(ws, {"type": "act", "tick": tick})
+    assert (await recv_until(ws, lambda m: m["type"] != "turn"))["type"] == "accepted"
+    await send(ws, {"type": "act", "tick": tick})
+    assert (await recv_until(ws, lambda m: m["type"] == "error"))["code"] == "duplicate"
+    turn = await recv_until(ws, lambda m: is_turn(m) and m["tick"] > tick)
+    await send(ws, {"type": "act", "tick": tick})  # the old tick again
+    assert (await recv_until(ws, lambda m: m["type"] == "error"))["code"] == "duplicate"
+    # Sleep through the next deadline, then answer it.
+    await asyncio.sleep(turn["deadline_ms"] / 1000 + 0.02)
+    await send(ws, {"type": "act", "tick": turn["tick"]})
+    late = await recv_until(ws, lambda m: m["type"] in ("error", "accepted"))
+    assert late["code"] == "late"
+    await ws.close()
+    noops = server.clock.metrics.noops
+    assert noops.get(reason="no_act") >= 1
+
+
+async def test_garbage_gets_typed_errors_and_the_line_stays_up(server: Server) -> None:
+    ws = await connect(ws_url(server, "/ws/bot"))
+    cases = [
+        ("not json", "bad_json"),
+        ("[1,2,3]", "bad_json"),
+        ('{"type":"dance"}', "unknown_type"),
+        ('{"no":"type"}', "unknown_type"),
+        ('{"type":"join","token":7}', "bad_message"),
+        ('{"type":"join"}', "bad_message"),
+        ('{"type":"act","tick":1}', "not_joined"),
+        ('{"type":"join","token":"nope"}', "bad_token"),
+        ('{"type":"join","name":"Z","species":"z","produces":"gold"}', "spawn_rejected"),
+    ]
+    for frame, code in cases:
+        await ws.send(frame)
+        reply = await recv(ws)
+        assert (reply["type"], reply["code"]) == ("error", code), frame
+    await ws.send(b"\x00binary")
+    assert (await recv(ws))["code"] == "bad_json"
+    await send(ws, {"type": "join", **NEWT})
+    assert (await recv(ws))["type"] == "joined"
+    await send(ws, {"type": "join", **NEWT})
+    assert (await recv(ws))["code"] == "already_joined"
+    turn = await recv_until(ws, is_turn)
+    bad = {"type": "act", "tick": turn["tick"], "offers": [{"side": "buy", "good": "acorns"}]}
+    await send(ws, bad)
+    error = await recv_until(ws, lambda m: m["type"] == "error")
+    assert error["code"] == "invalid_act" and "no-op" in error["message"]
+    await send(ws, {"type": "act", "tick": turn["tick"]})  # the tick is spent
+    assert (await recv_until(ws, lambda m: m["type"] == "error"))["code"] == "duplicate"
+    turn = await recv_until(ws, is_turn)
+    await send(ws, {"type": "act", "tick": turn["tick"]})
+    assert (await recv_until(ws, lambda m: not is_turn(m)))["type"] == "accepted"
+    await ws.close()
+
+
+async def test_a_token_claims_a_creature_and_rejoins_after_a_drop(server: Server) -> None:
+    token = await issue(server, "mossback")
+    ws, joined = await bot(server, token=token)
+    assert joined == {
+        "type": "joined",
+        "creature": "mossback",
+        "token": token,
+        "tick": joined["tick"],
+        "spawning": False,
+    }
+    turn = await recv_until(ws, is_turn)
+    assert turn["observation"]["name"] == "Mossback"
+    await ws.close()
+    await asyncio.sleep(0.25)  # mossback trades on its own brain meanwhile
+    assert "mossback" not in server.relay.sessions
+    ws, joined = await bot(server, token=token)
+    assert joined["creature"] == "mossback"
+    later = await recv_until(ws, is_turn)
+    assert later["tick"] > turn["tick"] + 1
+    # A second connection with the same token takes over; the first is told why.
+    ws2, joined2 = await bot(server, token=token)
+    assert joined2["creature"] == "mossback"
+    assert await closed_code(ws) == 4000
+    await recv_until(ws2, is_turn)
+    # Revoked: cut off, and the token no longer works.
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {ADMIN}"}) as session,
+        session.delete(server.url + f"/api/admin/tokens/{token}") as resp,
+    ):
+        assert resp.status == 200
+    assert await closed_code(ws2) == 4001
+    ws3, refused = await bot(server, token=token)
+    assert refused["code"] == "bad_token"
+    await ws3.close()
+
+
+async def test_a_spawned_creature_survives_its_bot(server: Server) -> None:
+    ws, joined = await bot(server, **NEWT)
+    await recv_until(ws, is_turn)
+    await ws.close()
+    await asyncio.sleep(0.3)
+    creature = server.clock.state.creatures["newt"]
+    assert creature.brain == "bot"
+    ws, again = await bot(server, token=joined["token"])
+    assert again["creature"] == "newt" and again["spawning"] is False
+    await recv_until(ws, is_turn)
+    await ws.close()
+
+
+async def test_flooding_and_oversized_bots_are_closed(server: Server) -> None:
+    ws = await connect(ws_url(server, "/ws/bot"), max_size=None)
+    await ws.send("x" * 70_000)
+    assert await closed_code(ws) == 1009
+    ws = await connect(ws_url(server, "/ws/bot"))
+    for _ in range(100):
+        await ws.send("{}")
+    assert await closed_code(ws) == 1008
+
+
+async def test_bot_creatures_of_a_scenario_get_tokens_at_startup(tmp_path: Path) -> None:
+    from server.world import load_scenario
+
+    data = load_scenario().model_dump(mode="json", by_alias=True)
+    data["creatures"][3]["brain"] = "bot"
+    scenario = tmp_path / "wood.json"
+    scenario.write_bytes(orjson.dumps(data))
+    running = await start(config(tmp_path / "data", scenario=scenario))
+    try:
+        assert list(running.bot_tokens.values()) == ["vesper"]
+        (token,) = running.bot_tokens
+        ws, joined = await bot(running, token=token)
+        assert joined["creature"] == "vesper"
+        await ws.close()
+    finally:
+        await running.stop()
+    again = await start(config(tmp_path / "data"))
+    try:
+        assert again.bot_tokens == running.bot_tokens
+    finally:
+        await again.stop()
+
+
+@pytest.mark.parametrize("allow_join", [False])
+async def test_a_closed_wood_takes_no_newcomers(tmp_path: Path, allow_join: bool) -> None:
+    from server.world import load_scenario
+
+    data = load_scenario().model_dump(mode="json", by_alias=True)
+    data["rules"]["allow_join"] = allow_join
+    scenario = tmp_path / "closed.json"
+    scenario.write_bytes(orjson.dumps(data))
+    running = await start(config(tmp_path / "data", scenario=scenario))
+    try:
+        ws, reply = await bot(running, **NEWT)
+        assert reply["code"] == "joining_closed"
+        await ws.close()
+    finally:
+        await running.stop()

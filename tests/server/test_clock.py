@@ -1,0 +1,168 @@
+"""The tick loop: on time whatever the brains do, and steered by its operator."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from server.clock import Clock
+from server.minds.brain import DecisionResult
+from server.store import Store
+from server.world import load_scenario, new_world, observe_all, parse_scenario
+from server.world.observe import Observation
+
+from .conftest import make_clock
+
+
+class SlowBrain:
+    name = "slow"
+
+    async def decide(
+        self, observations: Mapping[str, Observation], *, deadline: float
+    ) -> dict[str, DecisionResult]:
+        await asyncio.sleep(10)
+        return {}
+
+    async def aclose(self) -> None:
+        return None
+
+
+class StubbornBrain(SlowBrain):
+    """Ignores the first cancellation and goes on thinking for a while."""
+
+    name = "stubborn"
+
+    async def decide(
+        self, observations: Mapping[str, Observation], *, deadline: float
+    ) -> dict[str, DecisionResult]:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.3)
+        return {}
+
+
+class BrokenBrain(SlowBrain):
+    name = "broken"
+
+    async def decide(
+        self, observations: Mapping[str, Observation], *, deadline: float
+    ) -> dict[str, DecisionResult]:
+        raise RuntimeError("engine on fire")
+
+
+class ForgetfulBrain(SlowBrain):
+    name = "forgetful"
+
+    async def decide(
+        self, observations: Mapping[str, Observation], *, deadline: float
+    ) -> dict[str, DecisionResult]:
+        return {}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store.open(tmp_path)
+    yield s
+    s.close()
+
+
+async def run_for(clock: Clock, seconds: float) -> None:
+    task = asyncio.create_task(clock.run())
+    await asyncio.sleep(seconds)
+    clock.stop()
+    await asyncio.wait_for(task, 2)
+
+
+def noops(clock: Clock) -> dict[str, float]:
+    return {dict(k)["reason"]: v for k, v in clock.metrics.noops.values.items()}
+
+
+async def test_a_slow_brain_never_delays_the_next_tick(store: Store) -> None:
+    clock = make_clock(store, brains={"scripted": SlowBrain()}, period=0.05)
+    began = time.monotonic()
+    await run_for(clock, 0.6)
+    elapsed = time.monotonic() - began
+    # A brain that takes 10 s would allow one tick if the clock waited on it; on a loaded
+    # machine ticks may overrun, so ask for half the grid, not all of it.
+    assert clock.state.tick >= int(elapsed / 0.05) // 2
+    assert noops(clock) == {"deadline": 5 * clock.state.tick}
+
+
+async def test_a_brain_still_busy_is_skipped_not_awaited(store: Store) -> None:
+    clock = make_clock(store, brains={"scripted": StubbornBrain()}, period=0.05)
+    began = time.monotonic()
+    await run_for(clock, 0.6)
+    elapsed = time.monotonic() - began
+    assert clock.state.tick >= int(elapsed / 0.05) // 2
+    reasons = noops(clock)
+    assert reasons["brain_busy"] >= 5 * 2  # ticks went on while it kept thinking
+    assert reasons["deadline"] >= 10  # asked again once it was free
+
+
+@pytest.mark.parametrize(
+    ("brain", "reason"), [(BrokenBrain(), "brain_error"), (ForgetfulBrain(), "missing")]
+)
+async def test_a_failing_brain_is_a_noop_with_its_reason(
+    store: Store, brain: SlowBrain, reason: str
+) -> None:
+    clock = make_clock(store, brains={"scripted": brain})
+    for _ in range(3):
+        await clock.tick(deadline=time.monotonic() + 0.02)
+    assert clock.state.tick == 3
+    assert noops(clock) == {reason: 15}
+
+
+async def test_ticks_start_on_the_grid(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = make_clock(store, period=0.04)
+    starts: list[float] = []
+    late: list[float] = []
+    real = clock.tick
+
+    async def tick(*, deadline: float) -> None:
+        planned = deadline - clock.period * clock.config.decision_share
+        starts.append(planned)
+        late.append(time.monotonic() - planned)
+        await real(deadline=deadline)
+
+    monkeypatch.setattr(clock, "tick", tick)
+    await run_for(clock, 0.5)
+    # Planned from the first start, never from when the last tick ended: every start lies
+    # on the grid (a tick that overran skips whole slots, it does not shift the grid).
+    slots = [(b - starts[0]) / 0.04 for b in starts]
+    assert len(starts) >= 5
+    assert all(abs(n - round(n)) < 1e-6 for n in slots)
+    assert sorted(late)[len(late) // 2] < 0.02
+
+
+async def test_pause_resume_and_tick_rate(store: Store) -> None:
+    clock = make_clock(store, period=0.03)
+    task = asyncio.create_task(clock.run())
+    await asyncio.sleep(0.2)
+    clock.pause()
+    await asyncio.sleep(0.05)
+    held = clock.state.tick
+    await asyncio.sleep(0.2)
+    assert clock.state.tick == held > 0
+    clock.set_period(0.2)
+    clock.resume()
+    await asyncio.sleep(0.5)
+    assert 1 <= clock.state.tick - held <= 4
+    with pytest.raises(ValueError, match="between"):
+        clock.set_period(0.0)
+    clock.stop()
+    await asyncio.wait_for(task, 2)
+
+
+async def test_creatures_of_an_unknown_brain_run_on_the_fallback(store: Store) -> None:
+    data = load_scenario().model_dump(by_alias=True)
+    data["creatures"][0]["brain"] = "mystery-engine"
+    state = new_world(parse_scenario(data), 1)
+    clock = make_clock(store, state)
+    results = await clock._decide(observe_all(state), time.monotonic() + 0.05)
+    assert {r.brain for r in results.values()} == {"scripted"}
+    assert all(r.status == "ok" for r in results.values())
