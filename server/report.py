@@ -16,6 +16,7 @@ from server.world.events import (
     CreatureExiled,
     Event,
     LegendBegan,
+    LegendEnded,
     MarketCleared,
     RumourResolved,
     TradeCleared,
@@ -72,7 +73,7 @@ class ReportRecorder:
             {
                 "tick": state.tick,
                 "season": season_of(state.tick, tps).value,
-                "legends": [LEGENDS[leg.key].title for leg in in_force(state, state.tick)],
+                "legends": _legends_of_tick(state, events),
                 "prices": prices,
                 "ref_prices": {g: round(p, 3) for g, p in state.ref_prices.items()},
                 "trades": trades,
@@ -140,6 +141,14 @@ class ReportRecorder:
                 round(winter / summer, 3) if winter is not None and summer else None
             )
         return out
+
+
+def _legends_of_tick(state: WorldState, events: Sequence[Event]) -> list[str]:
+    """Titles of the legends in force during the tick just stepped, including those that
+    ended with it (the step has already removed them from the state)."""
+    titles = [LEGENDS[leg.key].title for leg in in_force(state, state.tick)]
+    titles += [LEGENDS[e.key].title for e in events if isinstance(e, LegendEnded)]
+    return titles
 
 
 def _gini(state: WorldState) -> float:

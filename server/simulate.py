@@ -12,9 +12,9 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from server.minds.brain import Brain, DecisionResult
+from server.minds.brain import Brain, DecisionResult, ScriptedBrain
 from server.minds.translate import to_action
-from server.world import Observation, WorldState, observe_all, step
+from server.world import Observation, Scenario, WorldState, new_world, observe_all, step
 from server.world.events import Event
 
 TickListener = Callable[[WorldState, Sequence[Event], Mapping[str, DecisionResult]], None]
@@ -47,6 +47,16 @@ async def gather_decisions(
     for part in await asyncio.gather(*calls):
         results.update(part)
     return results
+
+
+def world_at(scenario: Scenario, tick: int, seed: int) -> WorldState:
+    """The scripted world just before it decides `tick` (tick 1: the opening)."""
+    state = new_world(scenario, seed)
+    brain = ScriptedBrain(seed)
+    while state.tick < tick - 1:
+        results = brain.decide_now(observe_all(state))
+        state, _ = step(state, {cid: to_action(r.decision) for cid, r in results.items()})
+    return state
 
 
 async def run_world(

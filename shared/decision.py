@@ -15,6 +15,8 @@ MAX_OFFERS = 3
 GOSSIP_CHARS = 120
 THOUGHT_CHARS = 200
 MAX_QTY = 999
+MIN_PRICE = 0.01
+"""The smallest price the world can settle: one bit, a hundredth of a pebble."""
 MAX_PRICE = 10_000.0
 
 
@@ -31,7 +33,7 @@ class Offer(BaseModel):
     side: Side
     good: Annotated[str, Field(min_length=1, max_length=32)]
     qty: Annotated[int, Field(ge=1, le=MAX_QTY)]
-    price: Annotated[float, Field(gt=0, le=MAX_PRICE)]
+    price: Annotated[float, Field(ge=MIN_PRICE, le=MAX_PRICE)]
 
 
 class Decision(BaseModel):

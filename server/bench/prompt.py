@@ -16,24 +16,13 @@ import statistics
 import time
 from typing import Any
 
-from server.minds.brain import ScriptedBrain
+from server import simulate
 from server.minds.prompts import PromptBuilder, tokenizer_renderer
 from server.minds.schema import decision_schema
-from server.minds.translate import to_action
-from server.world import Scenario, WorldState, new_world, observe_all, step
+from server.world import Scenario, observe_all
 
 PREFIX_TARGET = 0.6
 MAX_TOKENS = 96
-
-
-def world_at(scenario: Scenario, tick: int, seed: int) -> WorldState:
-    """The scripted world just before it decides `tick` (tick 1: the opening)."""
-    state = new_world(scenario, seed)
-    brain = ScriptedBrain(seed)
-    while state.tick < tick - 1:
-        results = brain.decide_now(observe_all(state))
-        state, _ = step(state, {cid: to_action(r.decision) for cid, r in results.items()})
-    return state
 
 
 def run(
@@ -45,7 +34,7 @@ def run(
     max_tokens: int = MAX_TOKENS,
     repeats: int = 3,
 ) -> dict[str, Any]:
-    state = world_at(scenario, tick, seed)
+    state = simulate.world_at(scenario, tick, seed)
     builder = PromptBuilder(scenario)
     tokenizer: Any = None
     if model is not None:

@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 from server.world.observe import Observation
 from shared.decision import Decision
 
+from .prompts import PromptBuilder
 from .scripted import ScriptedMind
 
 Status = Literal["ok", "repaired", "noop"]
@@ -63,12 +64,17 @@ class Brain(Protocol):
 
 
 class ScriptedBrain:
-    """The embedded default: heuristic creatures, instant and deterministic."""
+    """The embedded default: heuristic creatures, instant and deterministic.
+
+    Given a prompt builder, each result also carries the chat messages a model would have
+    been shown, so the scripted baseline's trades can become a fine-tuning dataset.
+    """
 
     name = "scripted"
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, *, prompts: PromptBuilder | None = None) -> None:
         self.mind = ScriptedMind(seed)
+        self.prompts = prompts
 
     def decide_now(self, observations: Mapping[str, Observation]) -> dict[str, DecisionResult]:
         out: dict[str, DecisionResult] = {}
@@ -76,7 +82,8 @@ class ScriptedBrain:
             start = time.perf_counter()
             decision = self.mind.decide(obs)
             elapsed = (time.perf_counter() - start) * 1000
-            out[cid] = DecisionResult(decision, "ok", self.name, elapsed)
+            messages = tuple(self.prompts.messages(obs)) if self.prompts else ()
+            out[cid] = DecisionResult(decision, "ok", self.name, elapsed, messages=messages)
         return out
 
     async def decide(

@@ -65,6 +65,8 @@ class OpenAIEngine:
         self._aborts = aborts_on_cancel
         self._session: aiohttp.ClientSession | None = None
         self.requests: Counter[str] = Counter()
+        self.list_prompts = True
+        """False once the server refused a list of prompts: later batches go straight to chat."""
         """POSTs made, by endpoint ("completions", "chat"): one "completions" a batch."""
 
     @property
@@ -87,6 +89,8 @@ class OpenAIEngine:
         """One completion per prompt, in order. Raises `OpenAIEngineError` if all failed."""
         if not prompts:
             return []
+        if not self.list_prompts:
+            return await self._chat_batch(prompts, schema, max_tokens)
         body: dict[str, Any] = {
             "model": self.model,
             "prompt": list(prompts),
@@ -105,6 +109,7 @@ class OpenAIEngine:
                 status,
                 _message(data),
             )
+            self.list_prompts = False
             return await self._chat_batch(prompts, schema, max_tokens)
         raise OpenAIEngineError(
             f"{self.base_url}/completions answered HTTP {status}: {_message(data)}"

@@ -14,9 +14,7 @@ import random
 from dataclasses import dataclass
 
 from server.world.observe import Observation
-from shared.decision import Decision, Offer, Side
-
-MAX_OFFERS = 3
+from shared.decision import MAX_OFFERS, Decision, Offer, Side
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ per decision to a file. `read_traces` loads them back; `export` turns them into 
   the parsed, cleaned decision as compact JSON (what the model should have written).
 
 A decision is sensible when it parsed (ok or repaired), made at least one offer, tried to
-buy nothing its creature produces, and (when known) its creature traded that tick.
+buy nothing its creature produces, had no offer refused by the world, and (when known) its
+creature traded that tick.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import IO, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from server.world.events import Event, TradeCleared
+from server.world.events import Event, OfferRejected, TradeCleared
 from server.world.state import WorldState
 from shared.decision import Decision, Side
 
@@ -51,6 +52,8 @@ class TraceRecord(BaseModel):
     latency_ms: float = 0.0
     trades_made: int | None = None
     """Trades the creature took part in that tick; None when not known."""
+    rejected: list[str] = []
+    """Why the world refused any of its offers that tick (OfferRejected reasons)."""
 
 
 def trace_records(
@@ -58,10 +61,13 @@ def trace_records(
 ) -> list[TraceRecord]:
     """The records of one tick: `state` and `events` are what `step` returned."""
     trades: Counter[str] = Counter()
+    rejected: dict[str, list[str]] = {}
     for event in events:
         if isinstance(event, TradeCleared):
             trades[event.buyer] += 1
             trades[event.seller] += 1
+        elif isinstance(event, OfferRejected):
+            rejected.setdefault(event.creature, []).append(event.reason)
     records = []
     for cid, result in results.items():
         creature = state.creatures.get(cid)
@@ -80,6 +86,7 @@ def trace_records(
                 noop_reason=result.noop_reason,
                 latency_ms=round(result.latency_ms, 3),
                 trades_made=trades[cid],
+                rejected=rejected.get(cid, []),
             )
         )
     return records
@@ -127,7 +134,7 @@ def sensible(record: TraceRecord) -> bool:
     """Whether a decision is one worth teaching a model (see the module docstring)."""
     if record.status == "noop" or not record.decision.offers:
         return False
-    if "own_good_buy" in record.repairs:
+    if "own_good_buy" in record.repairs or record.rejected:
         return False
     if record.produces is not None and any(
         o.side is Side.BUY and o.good == record.produces for o in record.decision.offers

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+from typing import get_args
 
 from .actions import SpawnCreature
 from .events import CommandRejected, CreatureJoined, Event
+from .scenario import ID_PATTERN, Personality
 from .seasons import SEASONS
 from .state import Creature, WorldState
 from .units import to_bits
 
-_ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-PERSONALITIES = frozenset({"steady", "hoarder", "speculator", "shrewd", "generous"})
+_ID = re.compile(ID_PATTERN)
+PERSONALITIES = frozenset(get_args(Personality))
 SEASON_NAMES = frozenset(s.value for s in SEASONS)
 
 

@@ -20,7 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .legend_book import LEGENDS
 from .seasons import SEASONS, Season
 
-Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+ID_PATTERN = r"[a-z][a-z0-9_-]{0,31}"
+"""Creature ids: a lowercase letter, then up to 31 lowercase letters, digits, '-' or '_'."""
+Slug = Annotated[str, Field(pattern=f"^{ID_PATTERN}$")]
 Personality = Literal["steady", "hoarder", "speculator", "shrewd", "generous"]
 SeasonTable = dict[Season, Annotated[float, Field(ge=0, le=1000)]]
 
@@ -151,6 +153,11 @@ def _inconsistencies(s: Scenario) -> list[str]:
         problems.append("goods: at least one good must be food")
     if sum(g.fuel for g in s.goods.values()) > 1:
         problems.append("goods: at most one good can be fuel")
+    problems.extend(
+        f"goods.{name}: a fuel cannot also be food (set food = false)"
+        for name, g in s.goods.items()
+        if g.fuel and g.food
+    )
     if not s.creatures:
         problems.append("creatures: a Wood needs at least one creature")
     seen: set[str] = set()

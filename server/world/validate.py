@@ -34,7 +34,7 @@ def validate(
     # Creatures in the state's own order, so the result never depends on how the caller
     # happened to order its mapping; then actions for creatures the Wood does not know.
     known = [(cid, actions[cid]) for cid in state.creatures if cid in actions]
-    strays = sorted(cid for cid in actions if cid not in state.creatures)
+    strays = sorted((cid for cid in actions if cid not in state.creatures), key=repr)
     for cid in strays:
         orders = _orders_of(actions[cid])
         events.extend(OfferRejected(cid, i, "unknown_creature") for i in range(len(orders)))

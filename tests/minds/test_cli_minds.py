@@ -16,7 +16,14 @@ def test_prompt_prints_the_exact_prompt(capsys: pytest.CaptureFixture[str]) -> N
     assert out.startswith("<|im_start|>system\n")
     assert "Tick 40:" in out
     assert "You are Oona the owl. You produce honey.\nNever buy: honey." in out
-    assert out.endswith("<|im_start|>assistant\n\n")
+    assert out.endswith("<|im_start|>assistant\n")
+    # Byte for byte what a model brain sends for that creature on that tick.
+    from server.minds.prompts import PromptBuilder
+    from server.simulate import world_at
+    from server.world import load_scenario, observe
+
+    scenario = load_scenario()
+    assert out == PromptBuilder(scenario).render(observe(world_at(scenario, 40, 2), "oona"))
 
 
 def test_prompt_messages_and_unknown_creatures(capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,7 +51,15 @@ def test_simulate_traces_and_export(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert len(out.read_bytes().splitlines()) == 50
     capsys.readouterr()
     assert main(["traces", "export", str(traces), "--format", "chat"]) == 0
-    assert capsys.readouterr().out == ""  # scripted decisions have no prompts to teach from
+    chats = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+    # The scripted baseline's sensible trades, with the prompts a model would have seen.
+    assert 0 < len(chats) < 50
+    for chat in chats:
+        roles = [m["role"] for m in chat["messages"]]
+        assert roles == ["system", "user", "assistant"]
+        answer = orjson.loads(chat["messages"][2]["content"])
+        assert answer["offers"]
+        assert "Never buy:" in chat["messages"][1]["content"]
     assert main(["traces", "export", str(tmp_path / "missing.jsonl")]) == 2
 
 

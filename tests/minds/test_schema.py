@@ -25,7 +25,7 @@ def test_offers_and_gossip_are_required_and_nothing_else_allowed() -> None:
     assert offer["properties"]["good"] == {"enum": list(GOODS)}
     assert offer["properties"]["side"]["enum"] == ["buy", "sell"]
     assert offer["properties"]["qty"]["minimum"] == 1
-    assert offer["properties"]["price"]["exclusiveMinimum"] == 0
+    assert offer["properties"]["price"]["minimum"] == 0.01
 
 
 def test_thought_only_when_enabled_and_first() -> None:
