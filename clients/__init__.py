@@ -1,0 +1,1 @@
+"""smallwood's clients: web pages, terminal viewer, bot SDK and example bots."""
