@@ -166,6 +166,31 @@ def build_parser() -> argparse.ArgumentParser:
     bprompt.add_argument("--scenario", type=Path, help="scenario file (.toml or .json)")
     bprompt.add_argument("--json", action="store_true", help="print one JSON object")
     bprompt.set_defaults(run=_bench_prompt)
+    bfanout = bench_sub.add_parser(
+        "fanout", help="N viewers on loopback: missed deltas, lag, CPU, against a bare broadcast"
+    )
+    bfanout.add_argument("--viewers", type=int, default=4000, help="viewers (default 4000)")
+    bfanout.add_argument("--ticks", type=int, default=30, help="ticks measured (default 30)")
+    bfanout.add_argument(
+        "--tick", type=float, default=1.0, metavar="SECONDS", help="seconds per tick (default 1)"
+    )
+    bfanout.add_argument("--json", action="store_true", help="print one JSON object")
+    bfanout.set_defaults(run=_bench_fanout)
+    bsoak = bench_sub.add_parser(
+        "soak", help="a server with bots and churning viewers: ticks on time, missed deltas, memory"
+    )
+    bsoak.add_argument("--seconds", type=float, default=60.0, help="how long (default 60)")
+    bsoak.add_argument("--bots", type=int, default=4, help="bots (default 4)")
+    bsoak.add_argument("--viewers", type=int, default=50, help="viewers at a time (default 50)")
+    bsoak.add_argument(
+        "--tick",
+        type=float,
+        default=0.25,
+        metavar="SECONDS",
+        help="seconds per tick (default 0.25)",
+    )
+    bsoak.add_argument("--json", action="store_true", help="print one JSON object")
+    bsoak.set_defaults(run=_bench_soak)
 
     from server.serve import add_serve_arguments  # noqa: PLC0415 - argparse options only
 
@@ -181,6 +206,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the whole protocol")
     schema.set_defaults(run=_schema)
+
+    from clients import bench_viewer, bot_cli, terminal  # noqa: PLC0415 - argparse glue only
+
+    bviewer = bench_sub.add_parser("viewer", help="longest frame of the web viewer, in chromium")
+    bench_viewer.add_arguments(bviewer)
+    bviewer.set_defaults(run=bench_viewer.run)
+
+    view = sub.add_parser("view", help="watch a world live in the terminal")
+    terminal.add_arguments(view)
+    view.set_defaults(run=terminal.run)
+
+    bot = sub.add_parser("bot", help="bots: run one against a server")
+    bot_sub = bot.add_subparsers(title="bot commands", metavar="COMMAND")
+    bot_run = bot_sub.add_parser("run", help="play a bot class: FILE.py:Class")
+    bot_cli.add_arguments(bot_run)
+    bot_run.set_defaults(run=bot_cli.run)
 
     scenario = sub.add_parser("scenario", help="check a scenario file, or print the default")
     scenario.add_argument("file", nargs="?", type=Path, help="file to check (default: print)")
@@ -354,6 +395,30 @@ def _bench_prompt(args: argparse.Namespace) -> int:
     figures = prompt.run(_load_scenario(args.scenario), tick=args.tick, model=args.model)
     print(orjson.dumps(figures).decode() if args.json else prompt.render(figures))
     return 0
+
+
+def _bench_fanout(args: argparse.Namespace) -> int:
+    from server.bench import fanout  # noqa: PLC0415
+
+    if args.viewers < 1 or args.ticks < 1:
+        raise UserError("--viewers and --ticks must be at least 1")
+    if not 0.02 <= args.tick <= 60:
+        raise UserError("--tick must be between 0.02 and 60 seconds")
+    figures = fanout.run(args.viewers, args.ticks, args.tick)
+    print(orjson.dumps(figures).decode() if args.json else fanout.render(figures))
+    return 0 if figures["ok"] else 1
+
+
+def _bench_soak(args: argparse.Namespace) -> int:
+    from server.bench import soak  # noqa: PLC0415
+
+    if args.seconds <= 0 or args.bots < 0 or args.viewers < 0:
+        raise UserError("--seconds must be positive, --bots and --viewers 0 or more")
+    if not 0.02 <= args.tick <= 60:
+        raise UserError("--tick must be between 0.02 and 60 seconds")
+    figures = soak.run(args.seconds, bots=args.bots, viewers=args.viewers, period=args.tick)
+    print(orjson.dumps(figures).decode() if args.json else soak.render(figures))
+    return 0 if figures["ok"] else 1
 
 
 def _prompt(args: argparse.Namespace) -> int:

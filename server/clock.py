@@ -38,6 +38,7 @@ from shared.merge_patch import diff
 from .bots import BotRelay
 from .commands import PendingCommands
 from .events_wire import events_to_wire
+from .gcpace import GcPacer
 from .history import History, history_point
 from .hub import Hub
 from .metrics import Metrics
@@ -62,6 +63,8 @@ class ClockConfig:
     """Seconds without any viewer or bot before the idle policy applies (0: never)."""
     idle: Literal["pause", "scripted"] = "pause"
     """When idle: stop the clock, or keep it running with model creatures on the fallback."""
+    gc_pacing: bool = True
+    """Run the garbage collector's full passes between ticks (see `server.gcpace`)."""
 
 
 class Clock:
@@ -101,6 +104,7 @@ class Clock:
         self._commands_for = state.tick + 1
         """The tick a command queued now applies to."""
         self._last_audience = time.monotonic()
+        self.pacer = GcPacer()
 
     @property
     def period(self) -> float:
@@ -146,10 +150,19 @@ class Clock:
 
     async def run(self) -> None:
         """Tick until `stop()`. Returns once the last tick is committed."""
+        if self.config.gc_pacing:
+            self.pacer.start()
+        try:
+            await self._run()
+        finally:
+            self.pacer.stop()
+
+    async def _run(self) -> None:
         self._next_at = time.monotonic()
         while not self._stopping:
             if self.paused or self._idle_now():
-                await self._sleep(None if self.paused else 0.25)
+                self.pacer.between_ticks(math.inf)  # no tick to delay: collect when due
+                await self._sleep(self.pacer.every if self.paused else 0.25)
                 self._next_at = time.monotonic()
                 continue
             delay = self._next_at - time.monotonic()
@@ -164,6 +177,9 @@ class Clock:
             if now > self._next_at:
                 self.metrics.overruns.inc()
                 self._next_at += math.ceil((now - self._next_at) / self.period) * self.period
+            if self.pacer.due():
+                await asyncio.sleep(0)  # the writers this tick woke go first
+                self.pacer.between_ticks(self._next_at - time.monotonic())
 
     async def _sleep(self, seconds: float | None) -> None:
         """Sleep for `seconds` (None: until woken), or until a command wakes the loop."""

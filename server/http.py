@@ -1,6 +1,7 @@
 """The edge: one aiohttp application serving pages, the HTTP API and both websockets.
 
-Routes: `/ws` (viewers), `/ws/bot` (bots), `/` and `/overlay` (pages), `/healthz`,
+Routes: `/ws` (viewers), `/ws/bot` (bots), `/`, `/overlay` and `/play` (the pages in
+`clients/web`, with their `/assets/`), `/healthz`,
 `/metrics`, `/api/snapshot`, `/api/schema`, `/api/history`, and the operators' API under
 `/api/admin/` behind a bearer token compared in constant time.
 """
@@ -17,6 +18,7 @@ import orjson
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ValidationError
 
+from clients.web import add_routes as add_pages
 from server.world import LEGENDS, TriggerLegend
 from shared import admin
 from shared.protocol import CloseCode, ErrorCode, protocol_schema
@@ -27,7 +29,6 @@ from .history import History
 from .hub import Hub
 from .limits import BOT_FRAME_BYTES, VIEWER_FRAME_BYTES, TokenBucket
 from .metrics import Metrics
-from .pages import OVERLAY, VIEWER
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ HISTORY = web.AppKey("history", History)
 ADMIN_TOKEN = web.AppKey("admin_token", str)
 SCHEMA = web.AppKey("schema", bytes)
 
+DIRECT_WRITE_BYTES = 64 * 1024
+"""Past this much unsent data a viewer's frames go through its queue (and its limit)."""
 HEARTBEAT = 20.0
 """Seconds between pings; a peer that does not answer (or never reads) is dropped."""
 
@@ -49,8 +52,24 @@ B = TypeVar("B", bound=BaseModel)
 class WebSocketSink:
     """An aiohttp websocket as an outbox's sink."""
 
-    def __init__(self, ws: web.WebSocketResponse) -> None:
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport | None) -> None:
         self.ws = ws
+        self.transport = transport
+        """The connection under the websocket, for `write_now`."""
+
+    def write_now(self, wire: bytes) -> bool:
+        # Whole frames only, so this never interleaves with aiohttp's own writes (pings,
+        # close), which also write each frame in one piece.
+        transport = self.transport
+        if (
+            transport is None
+            or self.ws.closed
+            or transport.is_closing()
+            or transport.get_write_buffer_size() > DIRECT_WRITE_BYTES
+        ):
+            return False
+        transport.write(wire)
+        return True
 
     async def send(self, frame: bytes) -> None:
         if self.ws.closed:
@@ -78,8 +97,7 @@ def build_app(
     app[HISTORY] = history
     app[ADMIN_TOKEN] = admin_token
     app[SCHEMA] = orjson.dumps(protocol_schema(), option=orjson.OPT_INDENT_2)
-    app.router.add_get("/", page(VIEWER))
-    app.router.add_get("/overlay", page(OVERLAY))
+    add_pages(app)
     app.router.add_get("/ws", viewer_socket)
     app.router.add_get("/ws/bot", bot_socket)
     app.router.add_get("/healthz", healthz)
@@ -105,13 +123,6 @@ def problem(status: int, message: str) -> web.Response:
     return json_response({"error": message}, status)
 
 
-def page(html: str) -> Handler:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        return web.Response(text=html, content_type="text/html")
-
-    return handler
-
-
 # Websockets
 
 
@@ -125,7 +136,7 @@ async def viewer_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     hub = request.app[HUB]
     metrics = request.app[METRICS]
-    viewer = hub.attach(WebSocketSink(ws), since)
+    viewer = hub.attach(WebSocketSink(ws, request.transport), since)
     request.app[CLOCK].poke()
     writer = asyncio.create_task(viewer.run())
     bucket = TokenBucket(5.0, 20.0)
@@ -157,7 +168,7 @@ async def bot_socket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(compress=False, max_msg_size=BOT_FRAME_BYTES, heartbeat=HEARTBEAT)
     await ws.prepare(request)
     relay = request.app[RELAY]
-    session = relay.connected(WebSocketSink(ws))
+    session = relay.connected(WebSocketSink(ws, request.transport))
     request.app[CLOCK].poke()
     writer = asyncio.create_task(session.outbox.run())
     try:

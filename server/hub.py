@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from .metrics import Metrics
-from .outbox import Outbox, Sink
+from .outbox import Outbox, Sink, text_frame
 
 
 class Hub:
@@ -48,8 +48,9 @@ class Hub:
         )
         self.ring.append((self.seq, frame))
         seq = self.seq
+        wire = text_frame(frame)  # framed once: most viewers take these very bytes
         for viewer in self.viewers:
-            viewer.put(frame, seq)
+            viewer.put(frame, seq, wire)
         self.metrics.deltas.inc()
         return seq
 

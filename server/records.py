@@ -81,4 +81,5 @@ def write_trace(result: DecisionResult) -> dict[str, Any]:
         "decision": result.decision.model_dump(mode="json", exclude_none=True),
         "prompt": result.prompt,
         "raw": result.raw,
+        "messages": [dict(m) for m in result.messages],
     }

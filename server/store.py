@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 DB_NAME = "world.sqlite3"
 LOCK_NAME = "lock"
+FORMAT = 1
+"""The data-dir format this build reads and writes (`meta.format`); bump it on any change
+an older build could not read. Databases written before the number was stored are format 1."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -87,13 +90,44 @@ def db_path(data_dir: str | Path) -> Path:
 
 
 def connect(path: Path) -> sqlite3.Connection:
+    """Open the database for writing, creating its tables; raises `StoreError` when it holds
+    another data-dir format than this build's."""
     conn = sqlite3.connect(path, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    # NORMAL in WAL mode survives any crash of this process (only power loss may cost the
-    # last transactions), and keeps commits free of an fsync each.
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.executescript(SCHEMA)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives any crash of this process (only power loss may cost the
+        # last transactions), and keeps commits free of an fsync each.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(SCHEMA)
+        with conn:
+            found = check_format(conn, path)
+            if found is None:
+                conn.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+def check_format(conn: sqlite3.Connection, path: Path) -> int | None:
+    """The stored format (None: none stored yet); raises `StoreError` unless it is `FORMAT`."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+    except sqlite3.OperationalError:
+        return None  # no meta table: nothing written yet
+    if row is None:
+        return None
+    try:
+        found = int(row[0])
+    except ValueError:
+        found = -1
+    if found != FORMAT:
+        raise StoreError(
+            f"{path.parent}: this data dir has format {row[0]}, and this build of smallwood "
+            f"reads format {FORMAT} only; run the smallwood version that wrote it, or start "
+            "a new world with another --data-dir"
+        )
+    return found
 
 
 def _lock(path: Path) -> IO[bytes]:
@@ -314,6 +348,7 @@ def replay(data_dir: str | Path, *, on_tick: Callable[[int], None] | None = None
         raise StoreError(f"{path}: no world here (start one with `smallwood serve --data-dir`)")
     conn = sqlite3.connect(path)
     try:
+        check_format(conn, path)
         first = conn.execute("SELECT tick, state FROM snapshots ORDER BY tick LIMIT 1").fetchone()
         if first is None:
             raise StoreError(f"{path}: the database holds no snapshot to replay from")

@@ -9,7 +9,13 @@ import orjson
 
 from server.hub import Hub
 from server.metrics import Metrics
-from server.outbox import Outbox
+from server.outbox import Outbox, text_frame
+
+
+def payload(wire: bytes) -> bytes:
+    """The payload of one whole unmasked websocket frame."""
+    n = wire[1] & 0x7F
+    return wire[2 + {126: 2, 127: 8}.get(n, 0) :]
 
 
 class Sink:
@@ -20,10 +26,21 @@ class Sink:
         self.gate = asyncio.Event()
         self.gate.set()
         self.closed: tuple[int, str] | None = None
+        self.direct = 0
+        """Frames written on the fast path."""
+        self.wires: list[bytes] = []
 
     async def send(self, frame: bytes) -> None:
         await self.gate.wait()
         self.frames.append(frame)
+
+    def write_now(self, wire: bytes) -> bool:
+        if not self.gate.is_set():
+            return False  # a full buffer
+        self.frames.append(payload(wire))
+        self.wires.append(wire)
+        self.direct += 1
+        return True
 
     async def close(self, code: int, reason: str) -> None:
         self.closed = (code, reason)
@@ -61,7 +78,7 @@ async def test_each_delta_is_encoded_once_for_every_viewer() -> None:
     await drain()
     publish(hub, 1)
     await drain()
-    deltas = [s.frames[1] for s in sinks]
+    deltas = [s.wires[0] for s in sinks]  # framed once, too: the very same bytes object
     assert all(d is deltas[0] for d in deltas)
     assert [m["type"] for m in sinks[0].messages()] == ["snapshot", "delta"]
     for viewer, task in tasks:
@@ -155,3 +172,34 @@ async def test_a_gone_viewer_stops_its_writer() -> None:
     assert viewer.closed
     publish(hub, 1)  # still never raises
     hub.detach(viewer)
+
+
+def test_text_frames_carry_their_payload_whole() -> None:
+    for size in (0, 125, 126, 65535, 65536):
+        data = b"x" * size
+        wire = text_frame(data)
+        assert wire[0] == 0x81
+        assert payload(wire) == data
+
+
+async def test_an_idle_viewer_takes_deltas_on_the_fast_path_in_order() -> None:
+    hub = make_hub()
+    sink = Sink()
+    viewer = hub.attach(sink)
+    writer = asyncio.create_task(viewer.run())
+    await asyncio.sleep(0.01)  # the snapshot goes through the writer
+    for t in range(1, 6):
+        hub.publish(t, {"tick": t}, [], world(t))
+    await asyncio.sleep(0.01)
+    assert [m["seq"] for m in sink.messages()] == [0, 1, 2, 3, 4, 5]
+    assert sink.direct == 5
+    sink.gate.clear()  # the buffer fills: frames queue behind, still in order
+    hub.publish(6, {"tick": 6}, [], world(6))
+    hub.publish(7, {"tick": 7}, [], world(7))
+    sink.gate.set()
+    await asyncio.sleep(0.01)
+    hub.publish(8, {"tick": 8}, [], world(8))
+    await asyncio.sleep(0.01)
+    assert [m["seq"] for m in sink.messages()] == list(range(9))
+    hub.detach(viewer)
+    await writer

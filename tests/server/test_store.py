@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from server.store import Store, StoreError, db_path, replay
+from server.store import FORMAT, Store, StoreError, db_path, replay
 from server.world import (
     SpawnCreature,
     TriggerLegend,
@@ -101,3 +101,47 @@ async def test_tokens_outlive_the_process(tmp_path: Path) -> None:
 def test_replay_needs_a_world(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no world"):
         replay(tmp_path)
+
+
+def set_format(data_dir: Path, value: str | None) -> None:
+    conn = sqlite3.connect(db_path(data_dir))
+    with conn:
+        conn.execute("DELETE FROM meta WHERE key = 'format'")
+        if value is not None:
+            conn.execute("INSERT INTO meta VALUES ('format', ?)", (value,))
+    conn.close()
+
+
+def stored_format(data_dir: Path) -> str:
+    conn = sqlite3.connect(db_path(data_dir))
+    row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+    conn.close()
+    return str(row[0])
+
+
+async def test_a_data_dir_records_its_format(tmp_path: Path) -> None:
+    await run_ticks(tmp_path, 2)
+    assert stored_format(tmp_path) == str(FORMAT)
+
+
+async def test_a_data_dir_of_another_format_is_refused_with_both_versions(tmp_path: Path) -> None:
+    await run_ticks(tmp_path, 2)
+    set_format(tmp_path, str(FORMAT + 1))
+    with pytest.raises(StoreError) as opened:
+        Store.open(tmp_path)
+    message = str(opened.value)
+    assert f"format {FORMAT + 1}" in message and f"reads format {FORMAT}" in message
+    with pytest.raises(StoreError, match=f"format {FORMAT + 1}"):
+        replay(tmp_path)
+    store = Store.open(tmp_path / "elsewhere")  # the refusal left no lock behind
+    store.close()
+    set_format(tmp_path, str(FORMAT))
+    Store.open(tmp_path).close()
+
+
+async def test_a_data_dir_from_before_format_numbers_reads_as_format_1(tmp_path: Path) -> None:
+    await run_ticks(tmp_path, 2)
+    set_format(tmp_path, None)
+    digest = await run_ticks(tmp_path, 1)
+    assert stored_format(tmp_path) == "1"
+    assert replay(tmp_path).ok and digest

@@ -118,10 +118,10 @@ async def test_an_oversized_or_flooding_viewer_is_cut_off_alone(server: Server) 
 
 async def test_pages_and_reading_endpoints(server: Server) -> None:
     async with aiohttp.ClientSession() as session:
-        for path in ("/", "/overlay"):
+        for path in ("/", "/overlay", "/play"):
             async with session.get(server.url + path) as resp:
                 assert resp.status == 200 and resp.content_type == "text/html"
-                assert "placeholder" in (await resp.text()).lower()
+                assert "<title>smallwood" in await resp.text()
         async with session.get(server.url + "/healthz") as resp:
             health = await resp.json()
             assert health["ok"] is True and health["period"] == 0.1

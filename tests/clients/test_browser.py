@@ -1,0 +1,210 @@
+"""The web pages in Debian's chromium, driven by Playwright, against a real server."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from PIL import Image
+
+from tests.server.conftest import ADMIN
+
+from .conftest import Wood, open_wood
+
+pytestmark = pytest.mark.browser
+
+WIDTH, HEIGHT = 1920, 1080
+
+
+async def ticks_seen(page: Any) -> list[int]:
+    ticks: list[int] = await page.evaluate("window.__ticks")
+    return ticks
+
+
+async def record_ticks(page: Any) -> None:
+    await page.evaluate(
+        """() => {
+          window.__ticks = [];
+          window.smallwood.addEventListener("delta", (e) => window.__ticks.push(e.detail.tick));
+        }"""
+    )
+
+
+async def test_the_viewer_shows_every_creature_and_follows_each_tick(
+    wood: Wood, browser: Any
+) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(wood.http + "/")
+    await page.wait_for_selector("#badge[data-status='live']")
+    creatures = wood.running.hub.world["creatures"]
+    await page.wait_for_function(
+        "n => document.querySelectorAll('#creatures .card').length === n", arg=len(creatures)
+    )
+    for cid, creature in creatures.items():
+        card = page.locator(f"#creatures [data-creature='{cid}']")
+        assert creature["name"] in await card.inner_text()
+    await record_ticks(page)
+    start = int(await page.get_attribute("body", "data-tick") or 0)
+    await page.wait_for_function(f"Number(document.body.dataset.tick) >= {start + 8}")
+    ticks = await ticks_seen(page)
+    assert ticks == list(range(ticks[0], ticks[0] + len(ticks))), ticks
+    assert len(ticks) >= 7
+    # What the page shows is the server's world, tick and all.
+    shown = await page.evaluate("window.smallwood.tick")
+    assert f"tick {shown}" in await page.inner_text("#tick")
+    assert await page.locator("#trades li").count() > 0
+    assert await page.locator("#market .good canvas").count() == len(
+        wood.running.hub.world["goods"]
+    )
+    assert not errors
+
+
+async def test_the_viewer_recovers_from_a_server_restart_without_a_reload(
+    wood: Wood, browser: Any
+) -> None:
+    page = await browser.new_page()
+    await page.goto(wood.http + "/")
+    await page.wait_for_selector("#badge[data-status='live']")
+    await page.evaluate("window.__same_page = true")
+    await wood.stop()
+    await page.wait_for_selector("#badge[data-status='stale']", timeout=5000)
+    assert await page.is_visible("#stale-note")
+    stale_tick = int(await page.get_attribute("body", "data-tick") or 0)
+    await wood.start()
+    await page.wait_for_selector("#badge[data-status='live']", timeout=15000)
+    await page.wait_for_function(
+        f"Number(document.body.dataset.tick) > {stale_tick + 3}", timeout=15000
+    )
+    assert await page.evaluate("window.__same_page === true")
+    assert not await page.is_visible("#stale-note")
+
+
+async def test_the_overlay_is_transparent_and_stays_inside_1080p(
+    wood: Wood, browser: Any, tmp_path: Path
+) -> None:
+    page = await browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    await page.goto(wood.http + "/overlay?widgets=moments,prices,ticker,mood&big=1&corner=br")
+    await page.wait_for_function("Number(document.body.dataset.tick) > 0")
+    start = int(await page.get_attribute("body", "data-tick") or 0)
+    await page.wait_for_function(f"Number(document.body.dataset.tick) >= {start + 6}")
+    await page.wait_for_selector(".moment")
+    png = await page.screenshot(omit_background=True)
+    image = Image.open(io.BytesIO(png)).convert("RGBA")
+    assert image.size == (WIDTH, HEIGHT)
+    alpha = image.getchannel("A")
+    # The page itself paints nothing: its corners, centre and most of its area are clear.
+    for xy in [(0, 0), (WIDTH - 1, 0), (0, HEIGHT - 1), (WIDTH // 2, HEIGHT // 2), (400, 300)]:
+        assert alpha.getpixel(xy) == 0, xy
+    histogram = alpha.histogram()
+    assert histogram[0] / (WIDTH * HEIGHT) > 0.6
+    assert histogram[255] + sum(histogram[1:255]) > 0  # and the widgets are drawn
+    outside = await page.evaluate(
+        """([w, h]) => {
+          const bad = [];
+          const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+          while (walker.nextNode()) {
+            const node = walker.currentNode;
+            if (!node.textContent.trim()) continue;
+            const range = document.createRange();
+            range.selectNodeContents(node);
+            for (const r of range.getClientRects()) {
+              if (r.width === 0) continue;
+              const box = node.parentElement.closest(".widget, .moment") || node.parentElement;
+              const clip = box.getBoundingClientRect();
+              // Text clipped by its widget (ellipsis) counts where the widget ends.
+              const left = Math.max(r.left, clip.left), right = Math.min(r.right, clip.right);
+              const top = Math.max(r.top, clip.top), bottom = Math.min(r.bottom, clip.bottom);
+              if (right <= left || bottom <= top) continue;
+              if (left < 0 || top < 0 || right > w || bottom > h) bad.push(node.textContent);
+            }
+          }
+          const s = document.scrollingElement;
+          if (s.scrollWidth > w || s.scrollHeight > h) bad.push("scrollbars");
+          return bad;
+        }""",
+        [WIDTH, HEIGHT],
+    )
+    assert outside == []
+    background = await page.evaluate(
+        "[getComputedStyle(document.documentElement).backgroundColor,"
+        " getComputedStyle(document.body).backgroundColor]"
+    )
+    assert background == ["rgba(0, 0, 0, 0)", "rgba(0, 0, 0, 0)"]
+
+
+async def test_an_order_placed_by_hand_on_the_play_page_trades_in_the_viewer(
+    tmp_path: Path, browser: Any
+) -> None:
+    # A slower clock, so a person (and Playwright) has time to press the button in a turn.
+    wood = await open_wood(tmp_path, tick=1.0)
+    try:
+        token = await wood.token("vesper")
+        viewer = await browser.new_page()
+        await viewer.goto(wood.http + "/")
+        await viewer.wait_for_selector("#badge[data-status='live']")
+        play = await browser.new_page()
+        await play.goto(wood.http + "/play")
+        await play.fill("#token", token)
+        await play.click("#join-button")
+        await play.wait_for_selector("#badge[data-status='live']")
+        await play.wait_for_selector("body[data-turn]", timeout=5000)
+        await play.select_option("[name='side0']", "buy")
+        await play.select_option("[name='good0']", "firewood")
+        await play.fill("[name='qty0']", "1")
+        await play.fill("[name='price0']", "9")
+        await play.fill("#gossip", "Warm hands, warm heart.")
+        turn = await play.get_attribute("body", "data-turn")
+        await play.wait_for_function(f"document.body.dataset.turn !== '{turn}'")
+        await play.click("#send")
+        await play.wait_for_selector("#log li[data-kind='accepted']:has-text('it trades')")
+        # Keep the order standing until the market fills it.
+        await play.check("#standing")
+        trade = viewer.locator("#trades li[data-buyer='vesper'][data-good='firewood']")
+        await trade.first.wait_for(timeout=20000)
+        assert "Vesper" in await trade.first.inner_text()
+    finally:
+        await wood.stop()
+
+
+async def test_the_overlay_shows_a_legend_as_a_moment_and_follows_its_url(
+    wood: Wood, browser: Any
+) -> None:
+    page = await browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    await page.goto(wood.http + "/overlay?widgets=moments,mood&theme=light&corner=tl&big=99999")
+    await page.wait_for_function("Number(document.body.dataset.tick) > 0")
+    assert await page.get_attribute("body", "data-theme") == "light"
+    assert await page.get_attribute("body", "data-corner") == "tl"
+    assert await page.is_visible("#mood")
+    assert not await page.is_visible("#prices")
+    assert not await page.is_visible("#ticker")
+    async with aiohttp.ClientSession() as http:
+        reply = await http.post(
+            wood.http + "/api/admin/legend",
+            json={"legend": "drought"},
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        )
+        assert reply.status == 202, await reply.text()
+    moment = page.locator(".moment[data-kind='legend']")
+    await moment.first.wait_for(timeout=5000)
+    assert "Drought" in await moment.first.inner_text()
+    box = await page.locator("#stack").bounding_box()
+    assert box is not None and box["x"] < 100 and box["y"] < 100
+
+
+async def test_the_viewer_benchmark_measures_frames(browser: Any) -> None:
+    # `browser` only for its skip rule: the benchmark launches its own chromium.
+    from clients.bench_viewer import add_arguments, measure
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    figures = await measure(parser.parse_args(["--creatures", "10", "--seconds", "2"]))
+    assert figures["creatures_shown"] == 10
+    assert figures["frames"] > 20
+    assert figures["ticks_seen"] >= 2
+    assert figures["longest_frame_ms"] > 0

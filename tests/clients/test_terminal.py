@@ -1,0 +1,96 @@
+"""The terminal viewer draws a frame without a terminal, and follows a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+
+import orjson
+from rich.console import Console
+
+from clients.stream import WorldView, follow, viewer_url
+from clients.terminal import render, watch
+from server.world import large_scenario, load_scenario, new_world, step, world_document
+from server.world.actions import NOOP
+
+from .conftest import Wood, until
+
+
+def frame(world: dict[str, object], width: int = 140) -> str:
+    console = Console(record=True, width=width, color_system=None)
+    console.print(render(world, []))
+    return console.export_text()
+
+
+def test_a_frame_shows_every_creature_and_good() -> None:
+    state = new_world(load_scenario(), 3)
+    for _ in range(30):
+        state, _events = step(state, dict.fromkeys(state.creatures, NOOP))
+    world = world_document(state)
+    text = frame(world)
+    assert world["scenario"] in text
+    assert f"tick {world['tick']}" in text
+    for creature in world["creatures"].values():
+        assert creature["name"] in text
+    for good in world["goods"]:
+        assert good in text
+    assert "winter fuel" in text
+
+
+def test_a_large_world_lists_all_fifty() -> None:
+    world = world_document(new_world(large_scenario(50), 1))
+    text = frame(world, width=160)
+    for creature in world["creatures"].values():
+        assert creature["name"] in text
+
+
+def test_a_stale_world_says_so() -> None:
+    world = world_document(new_world(load_scenario(), 1))
+    console = Console(record=True, width=120, color_system=None)
+    console.print(render(world, [], status="stale"))
+    assert "stale" in console.export_text()
+    console.print(render(None, status="connecting"))
+    assert "waiting" in console.export_text()
+
+
+def test_viewer_urls() -> None:
+    assert viewer_url("http://h:1") == "ws://h:1/ws"
+    assert viewer_url("https://h/", 5) == "wss://h/ws?since=5"
+    assert viewer_url("ws://h:2/ws", 7) == "ws://h:2/ws?since=7"
+    assert viewer_url("h:3") == "ws://h:3/ws"
+
+
+async def test_following_a_server_reproduces_its_snapshot(wood: Wood) -> None:
+    view = WorldView()
+    server = wood.running
+
+    async def watch() -> None:
+        async for _ in follow(wood.http, view):
+            pass
+
+    task = asyncio.create_task(watch())
+    try:
+        start = server.hub.seq
+        await until(lambda: view.seq is not None and view.seq >= start + 5)
+        server.clock.pause()
+        await until(lambda: view.seq == server.hub.seq)
+        _, body = server.hub.snapshot()
+        assert orjson.loads(body)["world"] == view.world
+        assert view.status == "live"
+        assert any(event.get("type") == "trade_cleared" for _, event in view.events)
+    finally:
+        task.cancel()
+
+
+async def test_view_draws_the_live_world(wood: Wood) -> None:
+    console = Console(record=True, width=140, file=io.StringIO(), color_system=None)
+    task = asyncio.create_task(watch(wood.http, console=console))
+    await asyncio.sleep(1.0)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    text = console.export_text()
+    for creature in wood.running.hub.world["creatures"].values():
+        assert creature["name"] in text
+    assert "● live" in text

@@ -1,0 +1,50 @@
+"""The live benchmarks, tiny: real server, real sockets, separate processes."""
+
+from __future__ import annotations
+
+from server.bench import fanout, soak
+from server.bench.live import frame_seq, percentile
+
+
+def test_frame_heads_give_kind_and_seq() -> None:
+    assert frame_seq(b'{"type":"delta","seq":42,"tick":42,"patch":{}}') == (True, 42)
+    assert frame_seq(b'{"type":"snapshot","seq":7,"tick":7,"world":{}}') == (False, 7)
+    assert frame_seq(fanout.bare_frame(3, 200)) == (True, 3)
+    assert len(fanout.bare_frame(3, 200)) == 200
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = list(range(1, 101))
+    assert (percentile(values, 50), percentile(values, 99), percentile(values, 100)) == (
+        50,
+        99,
+        100,
+    )
+
+
+def test_fanout_smoke() -> None:
+    figures = fanout.run(viewers=8, ticks=4, period=0.1)
+    for side in ("server", "bare"):
+        f = figures[side]
+        assert f["expected"] == 32
+        assert f["missed"] == 0 and f["delivered"] == 32
+        assert set(f["lag_ms"]) == {"p50", "p99", "max"}
+        assert f["lag_ms"]["p99"] is not None and f["lag_ms"]["p99"] >= 0
+        assert f["cpu_s"] >= 0
+    assert figures["p99_ratio"] is not None
+    assert figures["server"]["tick_overhead_ms"]["mean"] is not None
+    assert figures["server"]["delta_bytes"]["mean"] > 100
+    assert "server" in fanout.render(figures)
+
+
+def test_soak_smoke() -> None:
+    figures = soak.run(4.0, bots=2, viewers=4, period=0.1)
+    assert figures["missed_deltas"] == 0
+    assert figures["errors"] == 0, figures
+    assert figures["ticks"] > 10
+    assert figures["on_time_ratio"] is not None
+    assert figures["viewer_sessions"] >= 4 and figures["deltas_delivered"] > 0
+    assert figures["turns"] > 0
+    assert figures["acts"] >= figures["turns"] - figures["bot_sessions"]
+    assert set(figures["rss_kib"]) == {"start", "warm", "end", "growth", "growth_after_warm"}
+    assert "soak" in soak.render(figures)

@@ -1,0 +1,164 @@
+"""Model brains in the live server: one engine, one batched call, never a late tick."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from server.minds.brain import ScriptedBrain
+from server.minds.engine import Engine
+from server.minds.engines import EngineConfigError, EngineOptions
+from server.minds.model_brain import ModelBrain
+from server.minds.prompts import Renderer, render_chatml
+from server.serve import ServeConfig, build_brains, start
+from server.store import Store, db_path
+from server.world import load_scenario
+
+from .conftest import config
+
+GOOD = '{"offers":[{"side":"sell","good":"acorns","qty":1,"price":4}],"gossip":"hello"}'
+
+
+class FakeEngine:
+    """Answers every prompt after `delay` seconds; counts batches and whether it was closed."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.batches: list[int] = []
+        self.closed = False
+
+    name = "fake"
+    aborts_on_cancel = False
+
+    async def generate(
+        self, prompts: Sequence[str], *, schema: dict[str, Any], max_tokens: int
+    ) -> list[str | None]:
+        self.batches.append(len(prompts))
+        await asyncio.sleep(self.delay)
+        return [GOOD] * len(prompts)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+class Starter:
+    """Stands in for `start_engine`: hands out one engine and remembers the options."""
+
+    def __init__(self, engine: FakeEngine) -> None:
+        self.engine = engine
+        self.options: list[EngineOptions] = []
+
+    def __call__(self, options: EngineOptions) -> tuple[Engine, Renderer]:
+        self.options.append(options)
+        return self.engine, render_chatml
+
+
+def traces(data_dir: Path) -> list[dict[str, Any]]:
+    conn = sqlite3.connect(db_path(data_dir))
+    try:
+        rows = conn.execute("SELECT trace FROM traces ORDER BY tick, creature").fetchall()
+    finally:
+        conn.close()
+    return [orjson.loads(blob) for (blob,) in rows]
+
+
+def test_scripted_serve_starts_no_engine() -> None:
+    starter = Starter(FakeEngine())
+    scripted = ScriptedBrain(1)
+    brains = build_brains(ServeConfig(), scripted, load_scenario(), starter)
+    assert brains == {"scripted": scripted}
+    assert not starter.options
+
+
+async def test_a_model_brain_drives_model_and_scripted_creatures_on_one_engine() -> None:
+    starter = Starter(FakeEngine())
+    cfg = ServeConfig(brain="openai", model="tiny", base_url="http://127.0.0.1:1", max_tokens=64)
+    brains = build_brains(cfg, ScriptedBrain(1), load_scenario(), starter)
+    assert set(brains) == {"model", "scripted"}
+    brain = brains["model"]
+    assert brain is brains["scripted"] and isinstance(brain, ModelBrain)
+    assert brain.max_tokens == 64
+    (options,) = starter.options
+    assert (options.kind, options.model, options.base_url) == ("openai", "tiny", cfg.base_url)
+
+
+def test_an_unknown_brain_is_refused() -> None:
+    with pytest.raises(EngineConfigError):
+        build_brains(
+            ServeConfig(brain="psychic"), ScriptedBrain(1), load_scenario(), Starter(FakeEngine())
+        )
+
+
+async def test_model_creatures_decide_in_one_batch_and_their_traces_keep_the_messages(
+    tmp_path: Path,
+) -> None:
+    engine = FakeEngine()
+    server = await start(
+        config(tmp_path / "data", brain="openai", model="m", base_url="http://x", tick=0.1),
+        engines=Starter(engine),
+    )
+    try:
+        while server.clock.state.tick < 3:
+            await asyncio.sleep(0.05)
+    finally:
+        await server.stop()
+    creatures = len(server.clock.state.creatures)
+    assert engine.batches and all(n == creatures for n in engine.batches)  # one call a tick
+    assert engine.closed
+    rows = traces(tmp_path / "data")
+    assert rows and all(r["brain"] == "fake" for r in rows)
+    ok = [r for r in rows if r["status"] != "noop"]
+    assert ok, "the fake engine's answers were parsed"
+    roles = [m["role"] for m in ok[0]["messages"]]
+    assert roles == ["system", "user"]
+    assert ok[0]["raw"] == GOOD
+
+
+async def test_a_slow_engine_makes_model_creatures_noop_without_delaying_ticks(
+    tmp_path: Path,
+) -> None:
+    engine = FakeEngine(delay=5.0)
+    period = 0.1
+    server = await start(
+        config(tmp_path / "data", brain="openai", model="m", base_url="http://x", tick=period),
+        engines=Starter(engine),
+    )
+    try:
+        began = asyncio.get_running_loop().time()
+        start_tick = server.clock.state.tick
+        await asyncio.sleep(1.0)
+        elapsed = asyncio.get_running_loop().time() - began
+        done = server.clock.state.tick - start_tick
+    finally:
+        await server.stop()
+    assert done >= int(elapsed / period) - 2, f"only {done} ticks in {elapsed:.2f} s"
+    assert server.clock.metrics.overruns.get() == 0
+    noops = server.clock.metrics.noops
+    assert noops.get(reason="deadline") >= len(server.clock.state.creatures)
+    assert noops.get(reason="engine_busy") > 0  # the late batch is not handed a second one
+    assert len(engine.batches) == 1
+    assert engine.closed
+
+
+async def test_an_engine_that_fails_to_start_leaves_no_world_and_no_lock(tmp_path: Path) -> None:
+    def broken(options: EngineOptions) -> tuple[Engine, Renderer]:
+        raise EngineConfigError("--brain openai needs --base-url")
+
+    def missing(options: EngineOptions) -> tuple[Engine, Renderer]:
+        raise OSError("no such model directory")
+
+    with pytest.raises(EngineConfigError):
+        await start(config(tmp_path / "data", brain="openai"), engines=broken)
+    with pytest.raises(EngineConfigError, match="--model /nowhere: no such model"):
+        await start(config(tmp_path / "data", brain="vllm", model="/nowhere"), engines=missing)
+    store = Store.open(tmp_path / "data")  # the lock was released
+    try:
+        assert await store.load() is None
+    finally:
+        store.close()
