@@ -61,7 +61,8 @@ class ServeConfig:
     port: int = 8765
     data_dir: Path = Path("smallwood-data")
     seed: int | None = None
-    bot_fallback: Literal["scripted", "noop"] = "scripted"
+    bot_fallback: Literal["scripted", "noop"] | None = None
+    """Overrides the scenario's `rules.bot_fallback` when set."""
     max_bots: int = 64
     idle_after: float = 0.0
     idle: Literal["pause", "scripted"] = "pause"
@@ -145,8 +146,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bot-fallback",
         choices=("scripted", "noop"),
-        default="scripted",
-        help="what a bot's creature does while no bot drives it (default: scripted)",
+        default=None,
+        help="what a bot's creature does while no bot drives it (default: the scenario's "
+        "rules.bot_fallback, scripted unless it says otherwise)",
     )
     parser.add_argument(
         "--max-bots",
@@ -270,13 +272,14 @@ async def _start(
     hub = Hub(seq=state.tick, tick=state.tick, world=world_document(state), metrics=metrics)
     commands = PendingCommands()
     tokens = await store.tokens()
+    bot_fallback = config.bot_fallback or state.scenario.rules.bot_fallback
     relay = BotRelay(
         state,
         tokens=tokens,
         store=store,
         commands=commands,
         metrics=metrics,
-        fallback=scripted if config.bot_fallback == "scripted" else None,
+        fallback=scripted if bot_fallback == "scripted" else None,
         max_bots=config.max_bots,
     )
     held = set(tokens.values())

@@ -95,6 +95,8 @@ class Rules(_Frozen):
     allow_join: bool = True
     """Whether bots may spawn new creatures."""
     join_pebbles: Annotated[float, Field(ge=0, le=1_000_000)] = 20.0
+    bot_fallback: Literal["scripted", "noop"] = "scripted"
+    """What a bot's creature does while no bot drives it: trade as a scripted mind, or idle."""
     own_good_buys: Literal["drop", "keep"] = "drop"
     """What the minds do with an offer to buy what the creature itself produces."""
     history: Annotated[int, Field(ge=1, le=1000)] = 12

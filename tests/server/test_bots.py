@@ -245,3 +245,30 @@ async def test_a_closed_wood_takes_no_newcomers(tmp_path: Path, allow_join: bool
         await ws.close()
     finally:
         await running.stop()
+
+
+@pytest.mark.parametrize(("fallback", "trades"), [("scripted", True), ("noop", False)])
+async def test_the_scenario_says_what_an_absent_bots_creature_does(
+    tmp_path: Path, fallback: str, trades: bool
+) -> None:
+    from server.world import load_scenario
+
+    data = load_scenario().model_dump(mode="json", by_alias=True)
+    data["creatures"][3]["brain"] = "bot"  # vesper, a berry-picking speculator
+    data["rules"]["bot_fallback"] = fallback
+    scenario = tmp_path / "wood.json"
+    scenario.write_bytes(orjson.dumps(data))
+    running = await start(config(tmp_path / "data", scenario=scenario))
+    try:
+        traded = False
+        async with connect(ws_url(running)) as ws:
+            await recv(ws)  # the snapshot
+            for _ in range(25):
+                delta = await recv(ws)
+                traded |= any(
+                    e["type"] == "trade_cleared" and "vesper" in (e["buyer"], e["seller"])
+                    for e in delta["events"]
+                )
+        assert traded is trades
+    finally:
+        await running.stop()
