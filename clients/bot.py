@@ -47,6 +47,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from shared.decision import Decision
 from shared.protocol import SERVER, Accepted, Act, CloseCode, Error, ErrorCode, Join, Joined, Turn
 
+from .endpoints import BOT_PATH, websocket_url
+
 __all__ = [
     "Act",
     "ActResult",
@@ -303,17 +305,7 @@ def to_act(tick: int, result: ActResult) -> Act:
 
 def bot_url(url: str) -> str:
     """`ws://host:port/ws/bot` from a ws(s):// or http(s):// URL, with or without the path."""
-    for scheme, ws_scheme in (("http://", "ws://"), ("https://", "wss://")):
-        if url.startswith(scheme):
-            url = ws_scheme + url.removeprefix(scheme)
-    if "://" not in url:
-        url = "ws://" + url
-    head, _, path = url.partition("://")
-    host, _, rest = path.partition("/")
-    rest = rest.rstrip("/")
-    if not rest:
-        rest = "ws/bot"
-    return f"{head}://{host}/{rest}"
+    return websocket_url(url, BOT_PATH)
 
 
 def _dropped(tick: int) -> Callable[[asyncio.Task[ActResult]], None]:

@@ -15,9 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from shared.protocol import Join
 
 from .bot import Bot, run_bot
+from .bot import log as bot_log
 
 TOKEN_ENV = "SMALLWOOD_BOT_TOKEN"
 
@@ -52,7 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="answer this long before the deadline (default: 0.05)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every turn")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log every turn (the bot SDK's log only)"
+    )
 
 
 def load_bot(spec: str) -> Bot:
@@ -85,11 +90,31 @@ def load_bot(spec: str) -> Bot:
     return bot  # type: ignore[no-any-return]
 
 
-def run(args: argparse.Namespace) -> int:
+def join_message(args: argparse.Namespace) -> Join:
+    """The `join` frame from the flags; BotLoadError naming the flag when one is invalid."""
+    try:
+        return Join(token=args.token, name=args.name, species=args.species, produces=args.produces)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"--{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise BotLoadError(f"cannot join with these flags: {problems}") from None
+
+
+def configure_logging(verbose: bool) -> None:
+    """INFO for everything; with `verbose`, DEBUG for the bot SDK's logger alone.
+
+    Libraries (websockets, asyncio) stay at INFO: `-v` is about the bot's turns, not their frames.
+    """
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    bot_log.setLevel(logging.DEBUG if verbose else logging.NOTSET)
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging(args.verbose)
     try:
         bot = load_bot(args.bot)
     except BotLoadError as exc:
@@ -103,10 +128,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    join = Join(
-        token=args.token,
-        name=args.name,
-        species=args.species,
-        produces=args.produces,
-    )
+    try:
+        join = join_message(args)
+    except BotLoadError as exc:
+        print(f"smallwood bot: {exc}", file=sys.stderr)
+        return 2
     return run_bot(bot, args.url, join=join, margin=args.margin)

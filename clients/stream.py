@@ -20,6 +20,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from shared.merge_patch import apply
 
+from .endpoints import VIEWER_PATH, websocket_url
+
 log = logging.getLogger("smallwood.stream")
 
 Status = Literal["connecting", "live", "stale"]
@@ -34,6 +36,8 @@ class WorldView:
     status: Status = "connecting"
     events: deque[tuple[int, dict[str, Any]]] = field(default_factory=lambda: deque(maxlen=200))
     """(tick, event) pairs, oldest first."""
+    problem: str | None = None
+    """Why the view is not live, for people: "cannot reach URL, retrying"; None when live."""
 
     def receive(self, message: dict[str, Any]) -> bool:
         """Apply one frame. False when a delta does not follow on (resume from `seq`)."""
@@ -42,6 +46,7 @@ class WorldView:
             self.world = message["world"]
             self.seq = message["seq"]
             self.status = "live"
+            self.problem = None
             return True
         if kind == "delta":
             if self.world is None or self.seq is None or message["seq"] != self.seq + 1:
@@ -56,15 +61,7 @@ class WorldView:
 
 def viewer_url(url: str, since: int | None = None) -> str:
     """`ws://host:port/ws[?since=N]` from an http(s) or ws(s) base URL (path optional)."""
-    for scheme, ws_scheme in (("http://", "ws://"), ("https://", "wss://")):
-        if url.startswith(scheme):
-            url = ws_scheme + url.removeprefix(scheme)
-    if "://" not in url:
-        url = "ws://" + url
-    head, _, rest = url.partition("://")
-    host, _, path = rest.partition("/")
-    path = path.split("?", 1)[0].rstrip("/") or "ws"
-    out = f"{head}://{host}/{path}"
+    out = websocket_url(url, VIEWER_PATH)
     return out if since is None else f"{out}?since={since}"
 
 
@@ -79,13 +76,20 @@ async def follow(
                 failures = 0
                 if view.world is not None:
                     view.status = "live"
+                    view.problem = None
                     yield view
                 async for frame in ws:
                     if not view.receive(orjson.loads(frame)):
                         break
                     yield view
         except (ConnectionClosed, OSError, InvalidHandshake, TimeoutError) as exc:
-            log.debug("viewer connection lost: %s", exc)
+            problem = f"cannot reach {url}, retrying"
+            # Once a streak, at warning: a dead URL must not look like a quiet Wood.
+            if failures == 0:
+                log.warning("%s (%s)", problem, exc or type(exc).__name__)
+            else:
+                log.debug("%s (%s)", problem, exc or type(exc).__name__)
+            view.problem = problem
         except InvalidURI:
             raise
         view.status = "stale" if view.world is not None else "connecting"

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
@@ -22,14 +22,33 @@ SEASON_STYLE = {"spring": "green", "summer": "yellow", "autumn": "dark_orange", 
 STATUS_STYLE = {"live": "bold green", "stale": "bold red", "connecting": "dim"}
 TRADE_ROWS = 10
 NEWS_ROWS = 8
+NARROW_ROWS = 4
+"""Trades and news lines when the panels stack, so an 80×24 terminal still reaches the cast."""
+WIDE = 100
+"""From this many columns on, the market and the trades sit side by side; below, stacked."""
+PRICE_WIDTH = 7
+"""Every price column is this wide, so `12.34` never becomes `1…`."""
+DRIVERS = ("script", "model", "bot")
 
 
-def brain_kind(brain: str) -> str:
-    if brain == "scripted":
-        return "script"
-    if brain == "bot":
-        return "bot"
-    return f"model ({brain})"
+def brain_kind(creature: Mapping[str, Any], *, detail: bool = True) -> str:
+    """Who decides: the world's `driver` when it sends one, else guessed from `brain`.
+
+    With `detail`, a model-driven creature also names its model when `brain` does.
+    """
+    brain = str(creature.get("brain", ""))
+    driver = creature.get("driver")
+    if driver in DRIVERS:
+        kind = str(driver)
+    elif brain == "scripted":
+        kind = "script"
+    elif brain == "bot":
+        kind = "bot"
+    else:
+        kind = "model"
+    if detail and kind == "model" and brain not in ("", "scripted", "bot", "model"):
+        return f"model ({brain})"
+    return kind
 
 
 def bar(share: float, width: int = 10) -> str:
@@ -71,10 +90,18 @@ def header(world: Mapping[str, Any], status: Status) -> Text:
     return text
 
 
-def creatures_table(world: Mapping[str, Any]) -> Table:
+def creatures_table(world: Mapping[str, Any], *, wide: bool = True) -> Table:
     table = Table(title="creatures", title_justify="left", expand=True, pad_edge=False)
-    for column in ("creature", "brain", "makes", "pebbles", "mood", "state", "stores"):
-        table.add_column(column, justify="right" if column == "pebbles" else "left")
+    # Narrow, the columns one can do without go: what it makes, its stores, the model's name.
+    columns = ("creature", "brain", "makes", "pebbles", "mood", "state", "stores")
+    shown = columns if wide else ("creature", "brain", "pebbles", "mood", "state")
+    for column in shown:
+        table.add_column(
+            column,
+            justify="right" if column == "pebbles" else "left",
+            no_wrap=column != "stores",
+            min_width=PRICE_WIDTH if column == "pebbles" else None,
+        )
     for c in world["creatures"].values():
         mood = float(c["mood"])
         mood_style = "green" if mood >= 0.6 else "yellow" if mood >= 0.3 else "red"
@@ -84,22 +111,33 @@ def creatures_table(world: Mapping[str, Any]) -> Table:
             else f"{'fed' if c['fed'] else 'hungry'}, {'warm' if c['warm'] else 'cold'}"
         )
         stores = " ".join(f"{g[:3]} {n}" for g, n in c["stores"].items())
-        table.add_row(
-            Text(f"{c['name']} ({c['species']})", style="dim" if c["status"] == "exiled" else ""),
-            brain_kind(c["brain"]),
-            c["produces"],
-            num(c["pebbles"]),
-            Text(bar(mood, 8), style=mood_style),
-            state,
-            stores,
-        )
+        who = c["name"] if c["species"].lower() in c["name"].lower() else None
+        cells: dict[str, RenderableType] = {
+            "creature": Text(
+                who or f"{c['name']} ({c['species']})",
+                style="dim" if c["status"] == "exiled" else "",
+            ),
+            "brain": brain_kind(c, detail=wide),
+            "makes": c["produces"],
+            "pebbles": num(c["pebbles"]),
+            "mood": Text(bar(mood, 8), style=mood_style),
+            "state": state,
+            "stores": stores,
+        }
+        table.add_row(*(cells[column] for column in shown))
     return table
 
 
 def prices_table(world: Mapping[str, Any]) -> Table:
     table = Table(title="market (* fuel)", title_justify="left", expand=True, pad_edge=False)
     for column in ("good", "ref", "last", "opening", "supply"):
-        table.add_column(column, justify="left" if column == "good" else "right", no_wrap=True)
+        fixed = PRICE_WIDTH if column != "good" else None
+        table.add_column(
+            column,
+            justify="left" if column == "good" else "right",
+            no_wrap=True,
+            min_width=fixed,
+        )
     for good, board in world["goods"].items():
         ref = float(board["ref"])
         opening = float(board["opening"])
@@ -114,12 +152,19 @@ def prices_table(world: Mapping[str, Any]) -> Table:
     return table
 
 
-def trades_table(world: Mapping[str, Any]) -> Table:
+def trades_table(world: Mapping[str, Any], rows: int = TRADE_ROWS) -> Table:
     names = {cid: c["name"] for cid, c in world["creatures"].items()}
     table = Table(title="trades", title_justify="left", expand=True, pad_edge=False)
     for column in ("tick", "good", "qty", "price", "buyer ← seller"):
-        table.add_column(column)
-    trades = sorted(world["trades"].values(), key=lambda t: -t["tick"])[:TRADE_ROWS]
+        # One line a trade: the names give way (…) before a price does.
+        table.add_column(
+            column,
+            no_wrap=True,
+            justify="right" if column in ("qty", "price") else "left",
+            min_width=PRICE_WIDTH if column == "price" else None,
+            overflow="ellipsis" if column == "buyer ← seller" else "fold",
+        )
+    trades = sorted(world["trades"].values(), key=lambda t: -t["tick"])[:rows]
     for t in trades:
         table.add_row(
             str(t["tick"]),
@@ -131,7 +176,11 @@ def trades_table(world: Mapping[str, Any]) -> Table:
     return table
 
 
-def news(world: Mapping[str, Any], events: Iterable[tuple[int, Mapping[str, Any]]]) -> Table:
+def news(
+    world: Mapping[str, Any],
+    events: Iterable[tuple[int, Mapping[str, Any]]],
+    rows: int = NEWS_ROWS,
+) -> Table:
     names = {cid: c["name"] for cid, c in world["creatures"].items()}
     table = Table(title="legends and gossip", title_justify="left", expand=True, show_header=False)
     table.add_column("when", style="dim", width=6)
@@ -163,9 +212,47 @@ def news(world: Mapping[str, Any], events: Iterable[tuple[int, Mapping[str, Any]
     for g in world["gossip"].values():
         lines.append((g["tick"], Text(f"{g['name']}: “{g['text']}”")))
     lines.sort(key=lambda pair: -pair[0])
-    for when, line in lines[:NEWS_ROWS]:
+    for when, line in lines[:rows]:
         table.add_row(str(when), line)
     return table
+
+
+class Dashboard:
+    """One frame, laid out for the width it is drawn at (so a resized terminal re-flows)."""
+
+    def __init__(
+        self,
+        world: Mapping[str, Any],
+        events: Iterable[tuple[int, Mapping[str, Any]]],
+        status: Status,
+        problem: str | None = None,
+    ) -> None:
+        self.world = world
+        self.events = list(events)
+        self.status = status
+        self.problem = problem
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        world = self.world
+        wide = options.max_width >= WIDE
+        if wide:
+            market = Table.grid(expand=True, padding=(0, 2))
+            market.add_column(ratio=2)
+            market.add_column(ratio=3)
+            market.add_row(prices_table(world), trades_table(world))
+            panels: list[RenderableType] = [market]
+        else:
+            panels = [prices_table(world), trades_table(world, NARROW_ROWS)]
+        # The creatures go last: on a short terminal, a long cast is what gets cropped.
+        top = header(world, self.status)
+        if self.problem and self.status != "live":
+            top.append("\n" + self.problem, style="bold red")
+        yield Group(
+            top,
+            *panels,
+            news(world, self.events, NEWS_ROWS if wide else NARROW_ROWS),
+            creatures_table(world, wide=wide),
+        )
 
 
 def render(
@@ -173,16 +260,18 @@ def render(
     events: Iterable[tuple[int, Mapping[str, Any]]] = (),
     *,
     status: Status = "live",
+    problem: str | None = None,
 ) -> RenderableType:
-    """One frame of the dashboard for a world document and its recent (tick, event) pairs."""
+    """One frame of the dashboard for a world document and its recent (tick, event) pairs.
+
+    Below `WIDE` columns the panels stack and the creatures table drops its minor columns.
+    """
     if world is None:
-        return Text("waiting for the Wood… (" + status + ")", style=STATUS_STYLE[status])
-    market = Table.grid(expand=True, padding=(0, 2))
-    market.add_column(ratio=2)
-    market.add_column(ratio=3)
-    market.add_row(prices_table(world), trades_table(world))
-    # The creatures go last: on a short terminal, a long cast is what gets cropped.
-    return Group(header(world, status), market, news(world, events), creatures_table(world))
+        text = Text("waiting for the Wood… (" + status + ")", style=STATUS_STYLE[status])
+        if problem:
+            text.append("\n" + problem, style="bold red")
+        return text
+    return Dashboard(world, events, status, problem)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -208,7 +297,11 @@ async def watch(url: str, console: Console | None = None, fps: float = 4.0) -> N
         vertical_overflow="crop",
     ) as live:
         async for current in follow(url, view):
-            live.update(render(current.world, current.events, status=current.status))
+            live.update(
+                render(
+                    current.world, current.events, status=current.status, problem=current.problem
+                )
+            )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,14 +16,14 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
 from server.minds.brain import Brain, DecisionResult, noop
-from server.world import SpawnCreature, WorldState
+from server.world import Command, SpawnCreature, WorldState
 from server.world.observe import Observation
 from shared.protocol import Act, CloseCode, ErrorCode, Join
 
@@ -38,8 +38,11 @@ log = logging.getLogger(__name__)
 CREATURE_ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 FRAMES_PER_SECOND = 20.0
 FRAME_BURST = 60.0
-TURN_QUEUE = 8
-"""Turns and errors waiting for a bot that does not read; older ones are stale anyway."""
+TURN_QUEUE = int(FRAME_BURST) + 16
+"""Frames waiting for a bot to read them: room for a reply to every frame of a full burst,
+plus a few turns, so no `joined`, `turn`, `accepted` or `error` is ever dropped. A bot that
+still falls this far behind is closed (1008) rather than silently losing replies."""
+OVERFLOW = (CloseCode.POLICY, "too slow: read your frames (outgoing queue overflowed)")
 
 
 def describe(exc: ValidationError, limit: int = 3) -> str:
@@ -56,7 +59,7 @@ class BotSession:
     """One `/ws/bot` connection: what it holds and its way out."""
 
     def __init__(self, sink: Sink, metrics: Metrics) -> None:
-        self.outbox = Outbox(sink, limit=TURN_QUEUE, metrics=metrics)
+        self.outbox = Outbox(sink, limit=TURN_QUEUE, metrics=metrics, overflow_close=OVERFLOW)
         self.bucket = TokenBucket(FRAMES_PER_SECOND, FRAME_BURST)
         self.creature: str | None = None
         self.spawning: str | None = None
@@ -166,9 +169,24 @@ class BotRelay:
             log.exception("fallback brain failed for bots' creatures")
             return {cid: noop(self.name, "fallback_error") for cid in observations}
 
-    def settle(self, state: WorldState, events: list[dict[str, Any]]) -> None:
-        """After each step: the new state, newcomers admitted or refused, each bot's news."""
+    def settle(
+        self,
+        state: WorldState,
+        events: list[dict[str, Any]],
+        commands: Sequence[Command] = (),
+    ) -> None:
+        """After each step: the new state, newcomers admitted or refused (`commands`: the
+        ones the step applied), each bot's news."""
         self.state = state
+        rejected = {e["command"]: e["reason"] for e in events if e["type"] == "command_rejected"}
+        for command in commands:
+            if not isinstance(command, SpawnCreature) or command.id not in self.spawning:
+                continue
+            if command.id in state.creatures:
+                self._admitted(command.id)
+            else:
+                reason = rejected.get(f"spawn {command.id}", "refused")
+                self._refused(command.id, reason)
         news: dict[str, list[dict[str, Any]]] = {}
         for event in events:
             kind = event["type"]
@@ -177,10 +195,6 @@ class BotRelay:
                 news.setdefault(event["seller"], []).append(event)
             elif kind in ("offer_rejected", "creature_exiled", "creature_returned"):
                 news.setdefault(event["creature"], []).append(event)
-            elif kind == "creature_joined":
-                self._admitted(event["creature"])
-            elif kind == "command_rejected" and event["command"].startswith("spawn "):
-                self._refused(event["command"].removeprefix("spawn "), event["reason"])
         self._news = news
 
     def _admitted(self, cid: str) -> None:
@@ -386,17 +400,8 @@ class BotRelay:
         self.sessions[cid] = session
         session.creature = cid
         self.metrics.bots.set(len(self.sessions))
-        if not announce:
-            return
-        session.send(
-            {
-                "type": "joined",
-                "creature": cid,
-                "token": session.token,
-                "tick": self.state.tick,
-                "spawning": False,
-            }
-        )
+        if announce:
+            self._joined(session, cid, spawning=False)
 
     def _take_spawn(self, session: BotSession, cid: str, token: str) -> None:
         old = self.spawning[cid]
@@ -408,13 +413,17 @@ class BotRelay:
         self.spawning[cid] = session
         session.spawning = cid
         session.token = token
+        self._joined(session, cid, spawning=True)
+
+    def _joined(self, session: BotSession, cid: str, *, spawning: bool) -> None:
+        """Tell `session` it holds `cid` (or will, once the Wood admits it)."""
         session.send(
             {
                 "type": "joined",
                 "creature": cid,
-                "token": token,
+                "token": session.token,
                 "tick": self.state.tick,
-                "spawning": True,
+                "spawning": spawning,
             }
         )
 
@@ -449,15 +458,7 @@ class BotRelay:
         self.spawning[cid] = session
         session.spawning = cid
         session.token = token
-        session.send(
-            {
-                "type": "joined",
-                "creature": cid,
-                "token": token,
-                "tick": self.state.tick,
-                "spawning": True,
-            }
-        )
+        self._joined(session, cid, spawning=True)
 
     def _new_id(self, name: str) -> str:
         base = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")

@@ -301,32 +301,53 @@ async def _run_simulation(
     else:
         scripted = ScriptedBrain(args.seed)
     brain: Brain = scripted
+    named: dict[str, Brain] = {}
     try:
         if args.brain != "scripted":
             brain = _model_brain(state.scenario, args)
-            if args.deadline is not None:
-                brain = TimedBrain(brain, args.deadline)
+        named = await _scenario_brains(state.scenario)
     except BaseException:
         if writer is not None:
             writer.close()
+        await brain.aclose()
         raise
-    cast = Cast(brains={"scripted": brain, "model": brain}, default=scripted)
+    brains: dict[str, Brain] = {"scripted": brain, "model": brain, **named}
+    if args.deadline is not None:
+        brains = {
+            name: b if b is scripted else TimedBrain(b, args.deadline) for name, b in brains.items()
+        }
+    cast = Cast(brains=brains, default=scripted)
     try:
         await run_world(state, cast, args.ticks, listeners)
     finally:
         if writer is not None:
             writer.close()
-        await brain.aclose()
+        for started in {id(b): b for b in (brain, *named.values())}.values():
+            await started.aclose()
+
+
+async def _scenario_brains(scenario: Scenario) -> dict[str, Brain]:
+    """The scenario's own named model brains (`[brains.NAME]`), each over its engine."""
+    from server.minds.engines import EngineConfigError, start_scenario_brains  # noqa: PLC0415
+
+    try:
+        return dict(await start_scenario_brains(scenario))
+    except EngineConfigError as exc:
+        raise UserError(f"scenario brains: {exc}") from None
+    except ImportError as exc:
+        raise UserError(f"a scenario brain needs its engine's library installed: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"a scenario brain's model cannot be loaded: {exc}") from None
 
 
 def _model_brain(scenario: Scenario, args: argparse.Namespace) -> Brain:
-    from server.minds.engines import EngineConfigError, EngineOptions, start_engine  # noqa: PLC0415
-    from server.minds.model_brain import ModelBrain  # noqa: PLC0415
-    from server.minds.prompts import PromptBuilder  # noqa: PLC0415
+    from server.minds.engines import EngineConfigError, EngineOptions, start_model_brain  # noqa: PLC0415
 
     options = EngineOptions(args.brain, model=args.model, base_url=args.base_url)
     try:
-        engine, renderer = start_engine(options)
+        return start_model_brain(
+            options, scenario, max_tokens=args.max_tokens, thought=args.thought
+        )
     except EngineConfigError as exc:
         raise UserError(str(exc)) from None
     except ImportError as exc:
@@ -334,13 +355,6 @@ def _model_brain(scenario: Scenario, args: argparse.Namespace) -> Brain:
         raise UserError(f"--brain {args.brain} needs {extra} installed: {exc}") from None
     except OSError as exc:
         raise UserError(f"--model {args.model}: {exc}") from None
-    builder = PromptBuilder(scenario, thought=args.thought, renderer=renderer)
-    return ModelBrain(
-        engine,
-        builder,
-        max_tokens=args.max_tokens,
-        own_good_buys=scenario.rules.own_good_buys,
-    )
 
 
 def _print_summary(report: dict[str, Any], args: argparse.Namespace) -> None:

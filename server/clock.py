@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from server.minds.brain import Brain, DecisionResult, noop
 from server.minds.translate import to_action
@@ -34,6 +34,7 @@ from server.world import (
 )
 from server.world.observe import Observation
 from shared.merge_patch import diff
+from shared.world import Driver
 
 from .bots import BotRelay
 from .commands import PendingCommands
@@ -214,7 +215,7 @@ class Clock:
         self._commands_for = state.tick + 2  # this tick's are taken: later ones go to the next
         new_state, events = step(state, actions, commands)
         wire = events_to_wire(events)
-        world = world_document(new_state)
+        world = self.document(new_state)
         point = history_point(world)
         every = self.store.snapshot_every
         record = TickRecord(
@@ -233,7 +234,7 @@ class Clock:
         committed = time.perf_counter()
         self.state = new_state
         if self.relay is not None:
-            self.relay.settle(new_state, wire)
+            self.relay.settle(new_state, wire, commands)
         self.hub.publish(new_state.tick, patch, wire, world)
         self.history.add(new_state.tick, point)
         done = time.perf_counter()
@@ -246,9 +247,31 @@ class Clock:
         self.metrics.ticks.inc()
         self.metrics.world_tick.set(new_state.tick)
         for r in results.values():
-            self.metrics.decision_seconds.observe(r.latency_ms / 1000, brain=r.brain)
+            # A no-op's latency is not a decision's (a missed deadline reports 0 ms): count
+            # it by reason only, so a failing engine cannot look fast in /metrics.
             if r.status == "noop":
                 self.metrics.noops.inc(reason=r.noop_reason or "unspecified")
+            else:
+                self.metrics.decision_seconds.observe(r.latency_ms / 1000, brain=r.brain)
+
+    def document(self, state: WorldState) -> dict[str, Any]:
+        """The world document the server publishes: the core's, plus each creature's `driver`
+        (who decides for it now, which only the server knows: a bot may hold any creature)."""
+        world = world_document(state)
+        for cid, card in world["creatures"].items():
+            card["driver"] = self.driver(cid, state)
+        return world
+
+    def driver(self, cid: str, state: WorldState | None = None) -> Driver:
+        """`bot` while a connected bot holds `cid`, `model` when it routes to a model brain,
+        else `script` (the scripted brain, or the fallback for an absent bot or when idle)."""
+        relay = self.relay
+        if relay is not None and cid in relay.sessions:
+            return "bot"
+        brain = self._brain_for(cid, (state or self.state).creatures[cid].brain, set())
+        if brain is relay or brain is self.fallback or brain.name == "scripted":
+            return "script"
+        return "model"
 
     # Decisions
 
@@ -258,18 +281,18 @@ class Clock:
         groups: dict[Brain, dict[str, Observation]] = {}
         relay = self.relay
         claimed = relay.claimed() if relay is not None else set()
-        modelless = self.idle and self.config.idle == "scripted"
         for cid, obs in observations.items():
-            name = self.state.creatures[cid].brain
-            brain: Brain
-            if relay is not None and (cid in claimed or name == "bot"):
-                brain = relay
-            elif modelless:
-                brain = self.fallback
-            else:
-                brain = self.brains.get(name) or self._unknown(name)
+            brain = self._brain_for(cid, self.state.creatures[cid].brain, claimed)
             groups.setdefault(brain, {})[cid] = obs
         return groups
+
+    def _brain_for(self, cid: str, name: str, claimed: set[str]) -> Brain:
+        relay = self.relay
+        if relay is not None and (cid in claimed or name == "bot"):
+            return relay
+        if self.idle and self.config.idle == "scripted":
+            return self.fallback
+        return self.brains.get(name) or self._unknown(name)
 
     def _unknown(self, name: str) -> Brain:
         if name not in self._warned:

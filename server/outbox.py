@@ -61,8 +61,10 @@ class Outbox:
 
     With `resync`, the first frame written is a snapshot (`resync()` gives its seq and bytes;
     unless `resync_first` is false), and an overflow drops the backlog so that the next frame
-    written is a fresh snapshot; queued deltas a snapshot already covers are skipped. Without
-    `resync`, an overflow just drops the backlog.
+    written is a fresh snapshot; queued deltas a snapshot already covers are skipped. With
+    `overflow_close` (a close code and reason) instead, an overflow drops the backlog and
+    closes the connection with it, so the peer learns it lost frames. With neither, an
+    overflow just drops the backlog.
     """
 
     def __init__(
@@ -73,11 +75,13 @@ class Outbox:
         metrics: Metrics,
         resync: Callable[[], tuple[int, bytes]] | None = None,
         resync_first: bool = True,
+        overflow_close: tuple[int, str] | None = None,
     ) -> None:
         self.sink = sink
         self.limit = limit
         self.metrics = metrics
         self.resync = resync
+        self.overflow_close = overflow_close
         self.queue: deque[tuple[int, bytes]] = deque()
         self.want_resync = resync is not None and resync_first
         self.closed = False
@@ -106,6 +110,9 @@ class Outbox:
             if self.resync is not None:
                 self.want_resync = True
                 self._wake()
+                return
+            if self.overflow_close is not None:
+                self.close_after_flush(*self.overflow_close)
                 return
         queue.append((seq, frame))
         if self._waiter is not None:

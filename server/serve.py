@@ -14,7 +14,6 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -22,10 +21,15 @@ from typing import Literal
 from aiohttp import web
 
 from server.minds.brain import Brain, ScriptedBrain
-from server.minds.engine import Engine
-from server.minds.engines import EngineConfigError, EngineKind, EngineOptions, start_engine
-from server.minds.model_brain import ModelBrain
-from server.minds.prompts import PromptBuilder, Renderer
+from server.minds.engines import (
+    EngineConfigError,
+    EngineKind,
+    EngineOptions,
+    EngineStarter,
+    start_engine,
+    start_model_brain,
+    start_scenario_brains,
+)
 from server.world import Scenario, ScenarioError, load_scenario, new_world, world_document
 from shared.protocol import CloseCode
 
@@ -44,7 +48,7 @@ BRAINS = ("scripted", "vllm", "modal", "openai")
 MODEL_BRAINS = ("model", "scripted")
 """The scenario brain names a model `--brain` drives (as `smallwood simulate` does)."""
 
-EngineStarter = Callable[[EngineOptions], tuple[Engine, Renderer]]
+
 """Starts an engine (`start_engine`; tests hand in a fake)."""
 ADMIN_ENV = "SMALLWOOD_ADMIN_TOKEN"
 HISTORY_POINTS = 10_000
@@ -185,6 +189,7 @@ class Server:
         runner: web.AppRunner,
         admin_token: str,
         bot_tokens: dict[str, str],
+        minted: dict[str, str],
         brains: dict[str, Brain],
     ) -> None:
         self.config = config
@@ -195,7 +200,10 @@ class Server:
         self.runner = runner
         self.admin_token = admin_token
         self.bot_tokens = bot_tokens
-        """Token -> creature for the bot creatures, as printed at startup."""
+        """Token -> creature: every live token whose creature is in the Wood."""
+        self.minted = minted
+        """Token -> creature: the tokens this start issued to the scenario's bot creatures
+        (the only ones printed; operators list the rest with `GET /api/admin/tokens`)."""
         self.brains = brains
         self.port = 0
         self.task: asyncio.Task[None] | None = None
@@ -261,6 +269,7 @@ async def _start(
 
     scripted = ScriptedBrain(state.seed)
     brains.update(build_brains(config, scripted, state.scenario, engines))
+    brains.update(await start_scenario_brains(state.scenario, starter=engines))
     if resumed is None:
         # Only once the engine is up: a server that cannot start one leaves no world behind.
         await store.create(state)
@@ -283,9 +292,10 @@ async def _start(
         max_bots=config.max_bots,
     )
     held = set(tokens.values())
+    minted: dict[str, str] = {}
     for cid, creature in state.creatures.items():
         if creature.brain == "bot" and cid not in held:
-            await relay.issue(cid)
+            minted[await relay.issue(cid)] = cid
     clock = Clock(
         state,
         store=store,
@@ -303,6 +313,7 @@ async def _start(
             idle=config.idle,
         ),
     )
+    hub.world = clock.document(state)  # with each creature's driver, before anyone looks
     admin_token = config.admin_token or _admin_token(config.data_dir)
     app = build_app(
         clock=clock, hub=hub, relay=relay, metrics=metrics, history=history, admin_token=admin_token
@@ -320,6 +331,7 @@ async def _start(
         runner=runner,
         admin_token=admin_token,
         bot_tokens={t: c for t, c in relay.tokens.items() if state.creatures.get(c)},
+        minted=minted,
         brains=brains,
     )
     server.port = _bound_port(runner, config.port)
@@ -338,8 +350,9 @@ def build_brains(
     With a model `--brain`, ONE engine is started and one `ModelBrain` over it decides for
     every "model" and "scripted" creature (one batched call per tick, like `smallwood
     simulate --brain`); the scripted brain stays the fallback for bots' creatures and for the
-    idle policy. Creatures naming a brain not listed run on the fallback. Call inside the
-    event loop; the caller closes what it gets (`close_brains`).
+    idle policy. The scenario's own named brains (`[brains.NAME]`) are started beside it by
+    `start_scenario_brains`. Call inside the event loop; the caller closes what it gets
+    (`close_brains`).
     """
     if config.brain == "scripted":
         return {"scripted": scripted}
@@ -353,17 +366,15 @@ def build_brains(
     else:
         raise EngineConfigError(f"unknown brain {config.brain!r}; choose one of {BRAINS}")
     try:
-        engine, renderer = engines(
-            EngineOptions(kind, model=config.model, base_url=config.base_url)
+        brain = start_model_brain(
+            EngineOptions(kind, model=config.model, base_url=config.base_url),
+            scenario,
+            max_tokens=config.max_tokens,
+            thought=config.thought,
+            starter=engines,
         )
     except OSError as exc:  # a model directory or Hub name that cannot be loaded
         raise EngineConfigError(f"--model {config.model}: {exc}") from None
-    brain = ModelBrain(
-        engine,
-        PromptBuilder(scenario, thought=config.thought, renderer=renderer),
-        max_tokens=config.max_tokens,
-        own_good_buys=scenario.rules.own_good_buys,
-    )
     log.info("model creatures decide on %s", brain.name)
     return dict.fromkeys(MODEL_BRAINS, brain)
 
@@ -411,24 +422,33 @@ def _check(config: ServeConfig) -> str:
     return ""
 
 
+def banner(server: Server) -> list[str]:
+    """What `smallwood serve` prints once it is up: where to look, and the secrets it made."""
+    url = server.url
+    state = server.clock.state
+    lines = [
+        f"smallwood: {state.scenario.name}, tick {state.tick}",
+        f"  viewer   {url}/",
+        f"  overlay  {url}/overlay",
+        f"  play     {url}/play",
+        f"  bots     {url.replace('http', 'ws', 1)}/ws/bot",
+    ]
+    if "model" in server.brains:
+        lines.append(f"  minds    {server.brains['model'].name}")
+    lines.append(f"  admin token {server.admin_token}")
+    # Tokens are secrets: print only those made now, not every live one on every start.
+    lines += [f"  new bot token for {cid}: {token}" for token, cid in server.minted.items()]
+    lines.append(f"  bot tokens: GET {url}/api/admin/tokens with the admin token lists them")
+    return lines
+
+
 async def _serve(config: ServeConfig) -> int:
     server = await start(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    url = server.url
-    print(
-        f"smallwood: {server.clock.state.scenario.name}, tick {server.clock.state.tick}", flush=True
-    )
-    print(f"  viewer   {url}/", flush=True)
-    print(f"  overlay  {url}/overlay", flush=True)
-    print(f"  bots     {url.replace('http', 'ws', 1)}/ws/bot", flush=True)
-    if "model" in server.brains:
-        print(f"  minds    {server.brains['model'].name}", flush=True)
-    print(f"  admin token {server.admin_token}", flush=True)
-    for token, cid in server.bot_tokens.items():
-        print(f"  bot token for {cid}: {token}", flush=True)
+    print("\n".join(banner(server)), flush=True)
     assert server.task is not None
     waiter = asyncio.create_task(stop.wait())
     await asyncio.wait({waiter, server.task}, return_when=asyncio.FIRST_COMPLETED)

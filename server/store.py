@@ -232,7 +232,7 @@ class Store:
 
     async def commit(self, record: TickRecord) -> None:
         """Commit one tick; returns once it is durable against a crash of this process."""
-        await self.call(lambda conn: _write_tick(conn, record, self.snapshot_every))
+        await self.call(lambda conn: _write_tick(conn, record))
 
     async def history(self, limit: int) -> list[tuple[int, dict[str, Any]]]:
         """The last `limit` ticks' history points, oldest first."""
@@ -274,7 +274,8 @@ class Store:
         return await self.call(write)
 
 
-def _write_tick(conn: sqlite3.Connection, r: TickRecord, snapshot_every: int) -> None:
+def _write_tick(conn: sqlite3.Connection, r: TickRecord) -> None:
+    """One tick's rows; the snapshot is there when the clock chose to take one."""
     conn.execute(
         "INSERT INTO ticks VALUES (?, ?, ?, ?, ?, ?, ?)",
         (

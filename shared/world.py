@@ -8,7 +8,12 @@ and the schema; the server builds it in `server.world.document`.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
+
+Driver = Literal["script", "model", "bot"]
+"""Who decides for a creature right now (a creature card's `driver`)."""
 
 
 class _Doc(BaseModel):
@@ -33,7 +38,12 @@ class CreatureCard(_Doc):
     produces: str
     personality: str
     brain: str
-    """Who decides for it: `scripted`, `bot`, or a model engine's name."""
+    """The brain the world gives it: `scripted`, `bot`, `model`, or another name."""
+    driver: Driver | None = None
+    """Who decides for it right now: `bot` while a connected bot holds it (even a creature
+    whose `brain` is `scripted`), `model` when a model brain does, else `script` (the
+    scripted brain, or the fallback for an absent bot or an idle world). The server always
+    sends it; a client may fall back to `brain` when it is absent."""
     pebbles: float
     mood: float
     stores: dict[str, int]

@@ -52,36 +52,18 @@ def engine_from_environment() -> Engine:
 
 
 def to_world_observation(obs: Observation) -> WorldObservation:
-    """The wire observation as the prompt builder takes it (the same fields, one for one)."""
-    return WorldObservation(
-        tick=obs.tick,
-        season=obs.season,
-        day=obs.day,
-        year=obs.year,
-        ticks_per_season=obs.ticks_per_season,
-        ticks_to_winter=obs.ticks_to_winter,
-        creature=obs.creature,
-        name=obs.name,
-        species=obs.species,
-        produces=obs.produces,
-        personality=obs.personality,
-        pebbles=obs.pebbles,
-        stores=dict(obs.stores),
-        mood=obs.mood,
-        fed=obs.fed,
-        warm=obs.warm,
-        fuel_good=obs.fuel_good,
-        fuel_per_tick=obs.fuel_per_tick,
+    """The wire observation as the prompt builder takes it: the same fields, one for one.
+
+    Only the nested records and the one tuple need their world types; the rest carries over.
+    """
+    fields = obs.model_dump()
+    fields.update(
         never_buy=tuple(obs.never_buy),
-        short_of=dict(obs.short_of),
-        prices=dict(obs.prices),
-        last_prices=dict(obs.last_prices),
-        spoilage=dict(obs.spoilage),
-        trades=tuple(BoardTrade(**t.model_dump()) for t in obs.trades),
-        gossip=tuple(BoardGossip(**g.model_dump()) for g in obs.gossip),
-        legends=tuple(HeardLegend(**leg.model_dump()) for leg in obs.legends),
-        exiled=obs.exiled,
+        trades=tuple(BoardTrade(**t) for t in fields["trades"]),
+        gossip=tuple(BoardGossip(**g) for g in fields["gossip"]),
+        legends=tuple(HeardLegend(**leg) for leg in fields["legends"]),
     )
+    return WorldObservation(**fields)
 
 
 class LocalModelBot:

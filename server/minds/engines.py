@@ -7,11 +7,15 @@ Modal client still runs the scripted world.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from server.world.scenario import BrainSpec, Scenario
+
 from .engine import Engine
-from .prompts import Renderer, template_renderer, tokenizer_renderer
+from .model_brain import ModelBrain
+from .prompts import PromptBuilder, Renderer, template_renderer, tokenizer_renderer
 
 EngineKind = Literal["vllm", "openai", "modal"]
 ENGINE_KINDS: tuple[EngineKind, ...] = ("vllm", "openai", "modal")
@@ -68,6 +72,57 @@ def start_engine(options: EngineOptions) -> tuple[Engine, Renderer]:
 
         return ModalEngine(options.model, timeout_s=options.timeout_s), renderer
     raise EngineConfigError(f"unknown engine {options.kind!r}; choose one of {ENGINE_KINDS}")
+
+
+EngineStarter = Callable[[EngineOptions], tuple[Engine, Renderer]]
+
+
+def start_model_brain(
+    options: EngineOptions,
+    scenario: Scenario,
+    *,
+    max_tokens: int = 96,
+    thought: bool = False,
+    starter: EngineStarter | None = None,
+) -> ModelBrain:
+    """A `ModelBrain` over a freshly started engine. Raises what `start_engine` raises, and
+    `OSError` for a model that cannot be loaded."""
+    engine, renderer = (starter or start_engine)(options)
+    return ModelBrain(
+        engine,
+        PromptBuilder(scenario, thought=thought, renderer=renderer),
+        max_tokens=max_tokens,
+        own_good_buys=scenario.rules.own_good_buys,
+    )
+
+
+async def start_scenario_brains(
+    scenario: Scenario, *, starter: EngineStarter | None = None
+) -> dict[str, ModelBrain]:
+    """One `ModelBrain` per named brain of the scenario (`[brains.NAME]`) that a creature
+    uses, each over its own engine: one batched call per engine per tick. If one fails to
+    start, those already started are closed before the error goes on."""
+    used = {c.brain for c in scenario.creatures}
+    brains: dict[str, ModelBrain] = {}
+    try:
+        for name, spec in scenario.brains.items():
+            if name in used:
+                brains[name] = start_model_brain(
+                    _options(spec),
+                    scenario,
+                    max_tokens=spec.max_tokens,
+                    thought=spec.thought,
+                    starter=starter,
+                )
+    except BaseException:
+        for brain in brains.values():
+            await brain.aclose()
+        raise
+    return brains
+
+
+def _options(spec: BrainSpec) -> EngineOptions:
+    return EngineOptions(spec.engine, model=spec.model, base_url=spec.base_url)
 
 
 def _cuda() -> bool:

@@ -108,6 +108,22 @@ class ScheduledLegend(_Frozen):
     legend: str
 
 
+BUILTIN_BRAINS = ("scripted", "model", "bot")
+"""Brain names every scenario knows: the scripted mind, whatever model brain the server or
+`simulate` was started with (`--brain`), and a bot over the websocket."""
+
+
+class BrainSpec(_Frozen):
+    """A named model brain of the scenario: its own engine and model. Creatures naming it
+    are decided together, in one batched call per tick to that engine."""
+
+    engine: Literal["vllm", "openai", "modal"]
+    model: Annotated[str, Field(min_length=1, max_length=400)] | None = None
+    base_url: Annotated[str, Field(min_length=1, max_length=400)] | None = None
+    max_tokens: Annotated[int, Field(ge=1, le=4096)] = 96
+    thought: bool = False
+
+
 class Scenario(_Frozen):
     """A whole Wood: validated, immutable, shared by every state of one world.
 
@@ -120,6 +136,8 @@ class Scenario(_Frozen):
     creatures: list[CreatureSpec]
     rules: Rules = Rules()
     legends: list[ScheduledLegend] = []
+    brains: dict[str, BrainSpec] = {}
+    """Named model brains, so one world can mix models (`brain = "NAME"` on a creature)."""
 
     @cached_property
     def fuel(self) -> str | None:
@@ -177,6 +195,18 @@ def _inconsistencies(s: Scenario) -> list[str]:
             for good in c.stores
             if good not in s.goods
         )
+    brains = (*BUILTIN_BRAINS, *s.brains)
+    for name in s.brains:
+        if name in BUILTIN_BRAINS or not re.fullmatch(ID_PATTERN, name):
+            problems.append(
+                f"brains.{name}: a brain's name must be a lowercase slug other than "
+                f"{', '.join(BUILTIN_BRAINS)}"
+            )
+    problems.extend(
+        f"creatures[{i}].brain: unknown brain {c.brain!r} ({', '.join(brains)})"
+        for i, c in enumerate(s.creatures)
+        if c.brain not in brains
+    )
     for i, sched in enumerate(s.legends):
         if sched.legend not in LEGENDS:
             known = ", ".join(LEGENDS)
@@ -240,7 +270,9 @@ def large_scenario(creatures: int, *, base: Scenario | None = None) -> Scenario:
 
 
 __all__ = [
+    "BUILTIN_BRAINS",
     "SEASONS",
+    "BrainSpec",
     "CreatureSpec",
     "GoodSpec",
     "Rules",

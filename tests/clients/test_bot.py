@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -193,3 +194,27 @@ async def test_a_bot_brings_a_new_creature_and_keeps_its_token(wood: Wood) -> No
         await until(lambda: runner.stats.accepted >= 2)
     assert runner.stats.creature == "pip"
     assert runner.token in wood.running.relay.tokens
+
+
+def test_the_local_model_sees_the_observation_the_server_sent() -> None:
+    from clients.examples.local_model import to_world_observation
+    from server.world import load_scenario, new_world, step
+    from server.world.actions import NOOP
+    from server.world.observe import BoardGossip, BoardTrade, HeardLegend, observe_all
+    from server.world.observe import Observation as WorldObservation
+    from shared.observation import Observation
+
+    state = new_world(load_scenario(), 3)
+    for _ in range(40):
+        state, _events = step(state, dict.fromkeys(state.creatures, NOOP))
+    for plain in observe_all(state).values():
+        world_obs = dataclasses.replace(
+            plain,
+            trades=(BoardTrade(tick=3, good="acorns", qty=2, price=4.5, buyer="A", seller="B"),),
+            gossip=(BoardGossip(tick=3, creature="A", text="hello"),),
+            legends=(HeardLegend(id="l", title="T", story="s", ticks_left=2, rumour=True),),
+        )
+        # What the server puts on the wire, read back as a bot reads it.
+        wire = Observation.model_validate(orjson.loads(orjson.dumps(world_obs)))
+        assert to_world_observation(wire) == world_obs
+    assert set(Observation.model_fields) == {f.name for f in dataclasses.fields(WorldObservation)}

@@ -138,6 +138,25 @@ async def test_the_overlay_is_transparent_and_stays_inside_1080p(
     assert background == ["rgba(0, 0, 0, 0)", "rgba(0, 0, 0, 0)"]
 
 
+async def test_creature_cards_show_what_each_makes_uncut_at_1400px(
+    wood: Wood, browser: Any
+) -> None:
+    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    await page.goto(wood.http + "/")
+    await page.wait_for_selector("#badge[data-status='live']")
+    creatures = wood.running.hub.world["creatures"]
+    await page.wait_for_function(
+        "n => document.querySelectorAll('#creatures .card').length === n", arg=len(creatures)
+    )
+    for cid, creature in creatures.items():
+        produces = page.locator(f"#creatures [data-creature='{cid}'] .c-produces")
+        assert await produces.inner_text() == f"makes {creature['produces']}"
+        cut = await produces.evaluate("el => el.scrollWidth > el.clientWidth")
+        assert not cut, cid
+        kind = await page.inner_text(f"#creatures [data-creature='{cid}'] .c-brain")
+        assert kind in {"script", "bot", "model", creature["brain"]}
+
+
 async def test_an_order_placed_by_hand_on_the_play_page_trades_in_the_viewer(
     tmp_path: Path, browser: Any
 ) -> None:
@@ -163,6 +182,25 @@ async def test_an_order_placed_by_hand_on_the_play_page_trades_in_the_viewer(
         await play.wait_for_function(f"document.body.dataset.turn !== '{turn}'")
         await play.click("#send")
         await play.wait_for_selector("#log li[data-kind='accepted']:has-text('it trades')")
+        # The header names the creature, not its id; the gossip line is said once.
+        assert "Vesper" in await play.inner_text("#who")
+        who = await play.evaluate(
+            """async () => {
+              const { whoIs } = await import("./assets/play.js");
+              return [whoIs({ name: "Zed the Wolf", species: "wolf" }),
+                      whoIs({ name: "Pip", species: "wren" })];
+            }"""
+        )
+        assert who == ["Zed the Wolf", "Pip the wren"]
+        assert await play.input_value("#gossip") == ""
+        # Pressed after the deadline, the orders wait for the next turn instead of being late.
+        await play.wait_for_selector("#send:not([disabled]):has-text('Send on next turn')")
+        late_turn = int(await play.get_attribute("body", "data-turn") or 0)
+        await play.click("#send")
+        await play.wait_for_selector(
+            f"#log li[data-kind='accepted']:has-text('tick {late_turn + 1}: accepted')"
+        )
+        assert "late" not in await play.inner_text("#log")
         # Keep the order standing until the market fills it.
         await play.check("#standing")
         trade = viewer.locator("#trades li[data-buyer='vesper'][data-good='firewood']")
@@ -195,6 +233,17 @@ async def test_the_overlay_shows_a_legend_as_a_moment_and_follows_its_url(
     assert "Drought" in await moment.first.inner_text()
     box = await page.locator("#stack").bounding_box()
     assert box is not None and box["x"] < 100 and box["y"] < 100
+
+
+async def test_the_overlay_warns_of_an_unknown_widget(wood: Wood, browser: Any) -> None:
+    page = await browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    warnings: list[str] = []
+    page.on("console", lambda msg: warnings.append(msg.text) if msg.type == "warning" else None)
+    await page.goto(wood.http + "/overlay?widgets=moments,prise")
+    await page.wait_for_function("Number(document.body.dataset.tick) > 0")
+    assert any('unknown widget "prise"' in w for w in warnings), warnings
+    assert not any('"moments"' in w for w in warnings)
+    assert not await page.is_visible("#prices")
 
 
 async def test_the_viewer_benchmark_measures_frames(browser: Any) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 
 import orjson
+import pytest
 from rich.console import Console
 
 from clients.stream import WorldView, follow, viewer_url
-from clients.terminal import render, watch
+from clients.terminal import brain_kind, num, render, watch
 from server.world import large_scenario, load_scenario, new_world, step, world_document
 from server.world.actions import NOOP
 
@@ -94,3 +96,66 @@ async def test_view_draws_the_live_world(wood: Wood) -> None:
     for creature in wood.running.hub.world["creatures"].values():
         assert creature["name"] in text
     assert "● live" in text
+
+
+def busy_world() -> dict[str, object]:
+    state = new_world(load_scenario(), 3)
+    for _ in range(30):
+        state, _events = step(state, dict.fromkeys(state.creatures, NOOP))
+    return world_document(state)
+
+
+@pytest.mark.parametrize("width", [80, 140])
+def test_every_name_and_price_is_whole_at_80_and_140_columns(width: int) -> None:
+    world = busy_world()
+    text = frame(world, width=width)
+    assert "0…" not in text
+    for creature in world["creatures"].values():  # type: ignore[attr-defined]
+        assert creature["name"] in text
+    for good, board in world["goods"].items():  # type: ignore[attr-defined]
+        assert good in text
+        assert num(board["ref"]) in text
+        assert num(board["opening"]) in text
+    assert max(len(line) for line in text.splitlines()) <= width
+
+
+@pytest.mark.parametrize(
+    ("creature", "kind"),
+    [
+        ({"brain": "scripted"}, "script"),
+        ({"brain": "bot"}, "bot"),
+        ({"brain": "qwen3-0.6b"}, "model (qwen3-0.6b)"),
+        ({"brain": "scripted", "driver": "bot"}, "bot"),
+        ({"brain": "qwen3-0.6b", "driver": "model"}, "model (qwen3-0.6b)"),
+        ({"brain": "qwen3-0.6b", "driver": "script"}, "script"),
+    ],
+)
+def test_who_decides_prefers_driver_and_falls_back_to_brain(
+    creature: dict[str, str], kind: str
+) -> None:
+    assert brain_kind(creature) == kind
+
+
+def test_a_frame_shows_the_driver_when_the_world_has_one() -> None:
+    world = busy_world()
+    creatures = world["creatures"]
+    assert isinstance(creatures, dict)
+    for c in creatures.values():
+        c["driver"] = "bot"
+    text = frame(world, width=140)
+    assert "script" not in text
+
+
+async def test_a_dead_url_says_it_cannot_reach_it(caplog: pytest.LogCaptureFixture) -> None:
+    view = WorldView()
+    url = "http://127.0.0.1:9"  # the discard port: nothing listens
+    with caplog.at_level(logging.WARNING, logger="smallwood.stream"):
+        async for _ in follow(url, view):
+            break
+    assert view.problem == f"cannot reach {url}, retrying"
+    assert any(
+        r.levelno == logging.WARNING and "cannot reach" in r.getMessage() for r in caplog.records
+    )
+    console = Console(record=True, width=80, color_system=None)
+    console.print(render(None, status="connecting", problem=view.problem))
+    assert "cannot reach http://127.0.0.1:9, retrying" in console.export_text()

@@ -13,10 +13,16 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from server.serve import Server, start
-from shared.protocol import SERVER, Turn
+from server.bots import TURN_QUEUE, BotRelay, BotSession
+from server.commands import PendingCommands
+from server.metrics import Metrics
+from server.serve import Server, banner, start
+from server.store import Store
+from server.world import SpawnCreature, load_scenario, new_world
+from shared.protocol import SERVER, CloseCode, Turn
 
 from .conftest import ADMIN, bot, config, recv, recv_until, send, ws_url
+from .test_hub import Sink
 
 NEWT = {"name": "Newt", "species": "newt", "produces": "berries"}
 
@@ -122,6 +128,7 @@ async def test_garbage_gets_typed_errors_and_the_line_stays_up(server: Server) -
         ('{"type":"join","token":7}', "bad_message"),
         ('{"type":"join"}', "bad_message"),
         ('{"type":"act","tick":1}', "not_joined"),
+        ('{"type":"act","tick":"soon"}', "invalid_act"),  # any malformed act, tick or not
         ('{"type":"join","token":"nope"}', "bad_token"),
         ('{"type":"join","name":"Z","species":"z","produces":"gold"}', "spawn_rejected"),
     ]
@@ -146,6 +153,77 @@ async def test_garbage_gets_typed_errors_and_the_line_stays_up(server: Server) -
     await send(ws, {"type": "act", "tick": turn["tick"]})
     assert (await recv_until(ws, lambda m: not is_turn(m)))["type"] == "accepted"
     await ws.close()
+
+
+async def test_a_burst_of_garbage_then_a_join_gets_every_reply(server: Server) -> None:
+    ws = await connect(ws_url(server, "/ws/bot"))
+    for _ in range(20):
+        await ws.send("not json")
+    await send(ws, {"type": "join", **NEWT})
+    replies = [await recv(ws) for _ in range(21)]
+    assert [r["type"] for r in replies] == ["error"] * 20 + ["joined"]
+    assert {r["code"] for r in replies[:20]} == {"bad_json"}
+    await ws.close()
+
+
+async def test_a_bot_that_overflows_its_queue_is_closed_not_silently_dropped() -> None:
+    sink = Sink()
+    session = BotSession(sink, Metrics())
+    writer = asyncio.create_task(session.outbox.run())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    sink.gate.clear()  # a bot that stops reading
+    for n in range(TURN_QUEUE + 2):
+        session.send({"type": "error", "n": n})
+    sink.gate.set()
+    await asyncio.wait_for(writer, 1)
+    assert sink.closed is not None and sink.closed[0] == CloseCode.POLICY
+    assert "overflow" in sink.closed[1]
+
+
+async def test_a_spawn_the_world_refuses_is_told_to_its_bot(tmp_path: Path) -> None:
+    state = new_world(load_scenario(), 1)
+    store = Store.open(tmp_path)
+    commands = PendingCommands()
+    relay = BotRelay(
+        state, tokens={}, store=store, commands=commands, metrics=Metrics(), fallback=None
+    )
+    sink = Sink()
+    session = relay.connected(sink)
+    writer = asyncio.create_task(session.outbox.run())
+    await relay.receive(session, orjson.dumps({"type": "join", **NEWT}).decode())
+    taken = commands.take()
+    assert [c.id for c in taken if isinstance(c, SpawnCreature)] == ["newt"]
+    # The world refused it (as it would a newcomer whose id was taken meanwhile).
+    refusal = {"type": "command_rejected", "command": "spawn newt", "reason": "id_taken"}
+    relay.settle(state, [refusal], taken)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    relay.disconnected(session)
+    await asyncio.wait_for(writer, 1)
+    joined, error = sink.messages()
+    assert joined["type"] == "joined" and joined["spawning"] is True
+    assert error["code"] == "spawn_rejected" and "id_taken" in error["message"]
+    assert relay.spawning == {} and session.spawning is None
+    store.close()
+
+
+async def test_the_document_says_when_a_bot_drives_a_creature(server: Server) -> None:
+    watcher = await connect(ws_url(server))
+    snapshot = await recv(watcher)
+    assert snapshot["world"]["creatures"]["mossback"]["driver"] == "script"
+    token = await issue(server, "mossback")
+    ws, joined = await bot(server, token=token)
+    assert joined["creature"] == "mossback"
+    after = joined["tick"]
+    delta = await recv_until(watcher, lambda m: m["type"] == "delta" and m["tick"] > after)
+    assert delta["patch"]["creatures"]["mossback"]["driver"] == "bot"
+    await ws.close()
+    delta = await recv_until(
+        watcher, lambda m: "driver" in m["patch"].get("creatures", {}).get("mossback", {})
+    )
+    assert delta["patch"]["creatures"]["mossback"]["driver"] == "script"
+    await watcher.close()
 
 
 async def test_a_token_claims_a_creature_and_rejoins_after_a_drop(server: Server) -> None:
@@ -218,6 +296,12 @@ async def test_bot_creatures_of_a_scenario_get_tokens_at_startup(tmp_path: Path)
     try:
         assert list(running.bot_tokens.values()) == ["vesper"]
         (token,) = running.bot_tokens
+        assert running.minted == running.bot_tokens
+        lines = banner(running)
+        assert f"  new bot token for vesper: {token}" in lines
+        assert f"  play     {running.url}/play" in lines
+        assert any("/api/admin/tokens" in line for line in lines)
+        mossback = await issue(running, "mossback")
         ws, joined = await bot(running, token=token)
         assert joined["creature"] == "vesper"
         await ws.close()
@@ -225,7 +309,9 @@ async def test_bot_creatures_of_a_scenario_get_tokens_at_startup(tmp_path: Path)
         await running.stop()
     again = await start(config(tmp_path / "data"))
     try:
-        assert again.bot_tokens == running.bot_tokens
+        assert again.bot_tokens == {**running.bot_tokens, mossback: "mossback"}
+        assert again.minted == {}  # nothing new to say: no token is printed again
+        assert not any(token in line or mossback in line for line in banner(again))
     finally:
         await again.stop()
 

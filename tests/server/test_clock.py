@@ -12,8 +12,9 @@ import pytest
 from server.clock import Clock
 from server.minds.brain import DecisionResult
 from server.store import Store
-from server.world import load_scenario, new_world, observe_all, parse_scenario
+from server.world import load_scenario, new_world, observe_all
 from server.world.observe import Observation
+from shared.world import WorldDocument
 
 from .conftest import make_clock
 
@@ -159,10 +160,37 @@ async def test_pause_resume_and_tick_rate(store: Store) -> None:
 
 
 async def test_creatures_of_an_unknown_brain_run_on_the_fallback(store: Store) -> None:
-    data = load_scenario().model_dump(by_alias=True)
-    data["creatures"][0]["brain"] = "mystery-engine"
-    state = new_world(parse_scenario(data), 1)
+    state = new_world(load_scenario(), 1)
+    first = next(iter(state.creatures.values()))
+    # Scenarios now check brain names, so this one comes from a server that lost an engine.
+    first.brain = "mystery-engine"
     clock = make_clock(store, state)
     results = await clock._decide(observe_all(state), time.monotonic() + 0.05)
     assert {r.brain for r in results.values()} == {"scripted"}
     assert all(r.status == "ok" for r in results.values())
+
+
+async def test_noops_count_by_reason_but_record_no_decision_latency(
+    store: Store, tmp_path: Path
+) -> None:
+    clock = make_clock(store, brains={"scripted": SlowBrain()})
+    await clock.tick(deadline=time.monotonic() + 0.02)
+    assert noops(clock) == {"deadline": 5}
+    assert clock.metrics.decision_seconds.count(brain="slow") == 0
+    other = Store.open(tmp_path / "other")
+    scripted = make_clock(other)
+    await scripted.tick(deadline=time.monotonic() + 0.05)
+    assert scripted.metrics.decision_seconds.count(brain="scripted") == 5
+    other.close()
+
+
+async def test_the_published_document_says_who_drives_each_creature(store: Store) -> None:
+    clock = make_clock(store)
+    await clock.tick(deadline=time.monotonic() + 0.05)
+    doc = clock.hub.world
+    WorldDocument.model_validate(doc)
+    assert {c["driver"] for c in doc["creatures"].values()} == {"script"}
+    model = make_clock(store, brains={"scripted": ForgetfulBrain()})
+    assert {c["driver"] for c in model.document(model.state)["creatures"].values()} == {"model"}
+    model.idle, model.config.idle = True, "scripted"  # an idle world runs on the fallback
+    assert {c["driver"] for c in model.document(model.state)["creatures"].values()} == {"script"}

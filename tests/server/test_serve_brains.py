@@ -162,3 +162,26 @@ async def test_an_engine_that_fails_to_start_leaves_no_world_and_no_lock(tmp_pat
         assert await store.load() is None
     finally:
         store.close()
+
+
+async def test_a_scenario_brain_drives_its_creatures_beside_the_scripted_ones(
+    tmp_path: Path,
+) -> None:
+    data = load_scenario().model_dump(mode="json", by_alias=True)
+    data["brains"] = {"qwen": {"engine": "openai", "model": "qwen", "base_url": "http://x"}}
+    data["creatures"][1]["brain"] = "qwen"  # oona
+    scenario = tmp_path / "mixed.json"
+    scenario.write_bytes(orjson.dumps(data))
+    engine = FakeEngine()
+    starter = Starter(engine)
+    running = await start(config(tmp_path / "data", scenario=scenario), engines=starter)
+    try:
+        await asyncio.sleep(0.5)
+        assert [o.model for o in starter.options] == ["qwen"]
+        assert engine.batches and set(engine.batches) == {1}  # one call a tick, oona alone
+        drivers = {cid: c["driver"] for cid, c in running.hub.world["creatures"].items()}
+        assert drivers["oona"] == "model"
+        assert {d for cid, d in drivers.items() if cid != "oona"} == {"script"}
+    finally:
+        await running.stop()
+    assert engine.closed

@@ -10,7 +10,13 @@
 import { WoodStream, fmt, h, serverBase, setText } from "./wood.js";
 
 const params = new URLSearchParams(location.search);
-const WIDGETS = new Set((params.get("widgets") || "moments,prices,ticker").split(",").map((s) => s.trim()));
+const KNOWN_WIDGETS = ["moments", "prices", "ticker", "mood"];
+const DEFAULT_WIDGETS = "moments,prices,ticker";
+const WIDGETS = new Set((params.get("widgets") || DEFAULT_WIDGETS).split(",").map((s) => s.trim()).filter(Boolean));
+for (const name of WIDGETS) {
+  // A typo would otherwise just leave a widget missing from the stream, with no hint why.
+  if (!KNOWN_WIDGETS.includes(name)) console.warn(`smallwood overlay: unknown widget "${name}" ignored; known: ${KNOWN_WIDGETS.join(", ")}`);
+}
 const THEME = params.get("theme") === "light" ? "light" : "dark";
 const CORNER = ["br", "bl", "tr", "tl"].includes(params.get("corner")) ? params.get("corner") : "br";
 const BIG = Number(params.get("big") || 25);
@@ -22,7 +28,7 @@ const FORTUNE_STEP = 50;
 
 document.body.dataset.theme = THEME;
 document.body.dataset.corner = CORNER;
-for (const name of ["moments", "prices", "ticker", "mood"]) {
+for (const name of KNOWN_WIDGETS) {
   document.getElementById(name).hidden = !WIDGETS.has(name);
 }
 

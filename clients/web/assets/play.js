@@ -13,7 +13,10 @@ let wanted = false; // the player wants to stay connected
 let attempts = 0;
 let turn = null; // {tick, deadlineAt, deadlineMs, observation}
 let sentTick = null;
+let queued = false; // the player pressed send after the deadline: send on the next turn
 let goods = [];
+const SEND_NOW = "Send this turn";
+const SEND_NEXT = "Send on next turn";
 
 // ---- the order form --------------------------------------------------------------------
 
@@ -59,15 +62,42 @@ function readOffers() {
   return { offers, problems };
 }
 
+function pastDeadline() {
+  return !turn || performance.now() >= turn.deadlineAt;
+}
+
+function setSendButton(label, disabled) {
+  $("send").textContent = label;
+  $("send").disabled = disabled;
+}
+
+// Pressed by hand: in time, the orders go for this turn; past the deadline the server would
+// answer `late`, so they wait for the next `turn` and go for that turn's tick.
+function requestSend() {
+  if (!socket || socket.readyState !== WebSocket.OPEN) return;
+  if (turn && !pastDeadline()) {
+    sendAct();
+    return;
+  }
+  queued = true;
+  setSendButton(SEND_NEXT, true);
+  log("sent", "queued: these orders go with the next turn");
+}
+
 function sendAct() {
   if (!turn || !socket || socket.readyState !== WebSocket.OPEN || sentTick === turn.tick) return;
   const { offers, problems } = readOffers();
   for (const p of problems) log("error", p);
-  const act = { type: "act", tick: turn.tick, offers, gossip: $("gossip").value.slice(0, 120) };
+  // Gossip is said once: the field empties when it is sent, so "every turn" repeats only orders.
+  const gossip = $("gossip").value.slice(0, 120);
+  $("gossip").value = "";
+  const act = { type: "act", tick: turn.tick, offers, gossip };
   socket.send(JSON.stringify(act));
   sentTick = turn.tick;
-  $("send").disabled = true;
-  log("sent", `tick ${act.tick}: ${offers.length ? offers.map((o) => `${o.side} ${o.qty} ${o.good} @ ${o.price}`).join(", ") : "no offers"}`);
+  queued = false;
+  setSendButton(SEND_NOW, true);
+  const said = gossip ? `; said “${gossip}”` : "";
+  log("sent", `tick ${act.tick}: ${offers.length ? offers.map((o) => `${o.side} ${o.qty} ${o.good} @ ${o.price}`).join(", ") : "no offers"}${said}`);
 }
 
 // ---- what the creature sees ------------------------------------------------------------
@@ -87,7 +117,7 @@ function renderObservation(obs, events) {
   box.classList.remove("muted");
   box.replaceChildren(
     dl([
-      ["you", `${obs.name} the ${obs.species} (${obs.creature}), makes ${obs.produces}${obs.exiled ? " — exiled" : ""}`],
+      ["you", `${whoIs(obs)}, makes ${obs.produces}${obs.exiled ? " — exiled" : ""}`],
       ["when", `tick ${obs.tick}, ${obs.season} day ${obs.day}/${obs.ticks_per_season}, year ${obs.year}` + (obs.ticks_to_winter ? `; winter in ${obs.ticks_to_winter}` : "")],
       ["pebbles", fmt(obs.pebbles)],
       ["stores", units(obs.stores)],
@@ -103,6 +133,13 @@ function renderObservation(obs, events) {
     ]),
   );
   setGoods(Object.keys(obs.prices), obs.prices);
+}
+
+/** "Zed the wolf", or just "Zed the Wolf" when the name already says the species. */
+export function whoIs(obs) {
+  const species = String(obs.species || "");
+  if (!species || String(obs.name).toLowerCase().includes(species.toLowerCase())) return obs.name;
+  return `${obs.name} the ${species}`;
 }
 
 function describeNews(e) {
@@ -121,7 +158,7 @@ function tickCountdown() {
   $("countdown-bar").style.transform = `scaleX(${(left / Math.max(1, turn.deadlineMs)).toFixed(3)})`;
   $("countdown-text").textContent = left > 0 ? `${(left / 1000).toFixed(1)} s to the deadline` : "deadline passed";
   if (left > 0) requestAnimationFrame(tickCountdown);
-  else if (sentTick !== turn.tick) $("send").disabled = true;
+  else if (sentTick !== turn.tick && !queued) setSendButton(SEND_NEXT, false);
 }
 
 // ---- the socket ------------------------------------------------------------------------
@@ -147,7 +184,8 @@ function connect() {
     if (socket !== ws) return;
     socket = null;
     turn = null;
-    $("send").disabled = true;
+    queued = false;
+    setSendButton(SEND_NOW, true);
     if (FINAL_CLOSE[e.code]) {
       wanted = false;
       log("error", `disconnected: ${FINAL_CLOSE[e.code]}`);
@@ -165,12 +203,23 @@ function connect() {
   };
 }
 
+let heldId = "";
+let heldName = "";
+let spawning = false;
+
+function showWho() {
+  $("who").textContent = `you hold ${heldName || heldId}` + (spawning ? " (entering the Wood next tick)" : "");
+}
+
 function receive(msg) {
   switch (msg.type) {
     case "joined":
       attempts = 0;
       setBadge("live", "playing");
-      $("who").textContent = `you hold ${msg.creature}` + (msg.spawning ? " (entering the Wood next tick)" : "");
+      heldName = "";
+      spawning = Boolean(msg.spawning);
+      heldId = msg.creature;
+      showWho();
       document.body.dataset.creature = msg.creature;
       log("accepted", `joined as ${msg.creature} at tick ${msg.tick}`);
       break;
@@ -178,10 +227,13 @@ function receive(msg) {
       turn = { tick: msg.tick, deadlineMs: msg.deadline_ms, deadlineAt: performance.now() + msg.deadline_ms, observation: msg.observation };
       document.body.dataset.turn = String(msg.tick);
       $("turn-tick").textContent = String(msg.tick);
+      heldName = whoIs(msg.observation);
+      spawning = false;
+      showWho();
       renderObservation(msg.observation, msg.events);
-      $("send").disabled = false;
+      setSendButton(SEND_NOW, false);
       requestAnimationFrame(tickCountdown);
-      if ($("standing").checked) sendAct();
+      if (queued || $("standing").checked) sendAct();
       break;
     case "accepted":
       log("accepted", `tick ${msg.tick}: accepted, it trades this tick`);
@@ -220,5 +272,5 @@ $("leave-button").addEventListener("click", () => {
 });
 $("act").addEventListener("submit", (e) => {
   e.preventDefault();
-  sendAct();
+  requestSend();
 });

@@ -1,7 +1,7 @@
 // The viewer page: creatures, market board with history charts, trades, legends and gossip.
 import { LineChart, seasonBands } from "./chart.js";
 import {
-  SEASON_COLORS, WoodStream, brainKind, fetchHistory, fmt, goodColor, h, serverBase, setText,
+  SEASON_COLORS, WoodStream, brainKind, brainLabel, fetchHistory, fmt, goodColor, h, serverBase, setText,
 } from "./wood.js";
 
 const HISTORY_POINTS = 300;
@@ -98,10 +98,10 @@ function renderCreatures(world) {
       cards.set(id, card);
       box.append(card.el);
     }
-    const kind = brainKind(c.brain);
+    const kind = brainKind(c);
     setText(card.name, c.name);
     setText(card.species, c.species);
-    setText(card.brain, kind === "model" ? c.brain : kind);
+    setText(card.brain, brainLabel(c));
     if (card.brain.dataset.kind !== kind) card.brain.dataset.kind = kind;
     setText(card.produces, `makes ${c.produces}`);
     setText(card.purse, `${fmt(c.pebbles)} pebbles`);

@@ -145,11 +145,25 @@ export async function fetchHistory(base = serverBase(), last = 300) {
   }
 }
 
-/** Who decides for a creature, in three words: "model", "script" or "bot". */
-export function brainKind(brain) {
-  if (brain === "scripted") return "script";
-  if (brain === "bot") return "bot";
+const DRIVERS = new Set(["script", "model", "bot"]);
+
+/**
+ * Who decides for a creature, in three words: "model", "script" or "bot".
+ * Takes the creature: its `driver` when the server sends one, else guessed from `brain`.
+ */
+export function brainKind(creature) {
+  if (DRIVERS.has(creature.driver)) return creature.driver;
+  if (creature.brain === "scripted") return "script";
+  if (creature.brain === "bot") return "bot";
   return "model";
+}
+
+/** The pill text: the model's name when a model decides and the world names it, else the kind. */
+export function brainLabel(creature) {
+  const kind = brainKind(creature);
+  const brain = creature.brain;
+  if (kind === "model" && brain && !["scripted", "bot", "model"].includes(brain)) return brain;
+  return kind;
 }
 
 export const SEASON_COLORS = {
