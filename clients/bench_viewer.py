@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
+"""Debian's chromium (never a browser downloaded by `playwright install`)."""
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

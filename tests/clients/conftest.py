@@ -17,19 +17,9 @@ from typing import Any
 
 import pytest
 
+from clients.bench_viewer import CHROMIUM, CHROMIUM_ARGS
 from server.serve import Server, start
 from tests.server.conftest import config
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def pytest_configure(config: pytest.Config) -> None:
