@@ -11,13 +11,21 @@ from enum import Enum
 from typing import Any
 
 from server.world import Event
-from server.world.events import CreatureReturned, MarketCleared, TradeCleared
+from server.world.events import (
+    CommonsShared,
+    CreatureReturned,
+    MarketCleared,
+    TradeCleared,
+    UpkeepPaid,
+)
 from server.world.units import to_pebbles
 
 _MONEY: dict[type[Any], tuple[str, ...]] = {
     TradeCleared: ("price",),
     MarketCleared: ("price",),
     CreatureReturned: ("stake",),
+    UpkeepPaid: ("total",),
+    CommonsShared: ("share",),
 }
 """Fields held in bits inside the core."""
 
