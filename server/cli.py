@@ -59,6 +59,9 @@ def _check_output(path: Path | None, option: str) -> None:
         raise UserError(f"{option} {path}: the folder {path.parent} does not exist")
 
 
+SCENARIO_HELP = "scenario file (.toml or .json), or a bundled one by name (wide_wood)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smallwood",
@@ -69,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="run the world headless and write a report")
     sim.add_argument("--ticks", type=positive_int, default=400, help="ticks to run (default 400)")
     sim.add_argument("--seed", type=int, default=1, help="world seed (default 1)")
-    sim.add_argument("--scenario", type=Path, help="scenario file (.toml or .json)")
+    sim.add_argument(
+        "--scenario",
+        type=Path,
+        help="scenario file (.toml or .json) or a bundled one by name (wide_wood)",
+    )
     sim.add_argument("--report", type=Path, help="write the JSON report here")
     sim.add_argument("--plot", type=Path, help="write a PNG chart of prices and wealth here")
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -111,7 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the tick it decides (the scripted world runs first)",
     )
     prompt.add_argument("--seed", type=int, default=1, help="world seed (default 1)")
-    prompt.add_argument("--scenario", type=Path, help="scenario file (.toml or .json)")
+    prompt.add_argument(
+        "--scenario",
+        type=Path,
+        help="scenario file (.toml or .json) or a bundled one by name (wide_wood)",
+    )
     prompt.add_argument(
         "--template", default="chatml", help="chatml (default) or plain; ignored with --model"
     )
@@ -162,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     blong.add_argument(
         "--seeds", type=_seed_list, default=[1, 2, 3, 4, 5], help="e.g. 1-5 or 1,3,7 (default 1-5)"
     )
-    blong.add_argument("--scenario", type=Path, help="scenario file (default: the Wood)")
+    blong.add_argument(
+        "--scenario", type=Path, help="scenario file or bundled name (default: the Wood)"
+    )
     blong.add_argument(
         "--jobs", type=positive_int, help="seeds run at once, in processes (default: cores)"
     )
@@ -175,7 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", help="count tokens with this model and time one batched call on it (vllm)"
     )
     bprompt.add_argument("--tick", type=positive_int, default=150, help="tick of the scripted run")
-    bprompt.add_argument("--scenario", type=Path, help="scenario file (.toml or .json)")
+    bprompt.add_argument(
+        "--scenario",
+        type=Path,
+        help="scenario file (.toml or .json) or a bundled one by name (wide_wood)",
+    )
     bprompt.add_argument("--json", action="store_true", help="print one JSON object")
     bprompt.set_defaults(run=_bench_prompt)
     bfanout = bench_sub.add_parser(
@@ -283,14 +300,15 @@ def _simulate(args: argparse.Namespace) -> int:
             progress.advance(task)
 
         asyncio.run(_run_simulation(state, args, [recorder.record, advance]))
-    report = recorder.report()
     if args.report:
-        args.report.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+        recorder.write(args.report)
     if args.plot:
         from server.plot import plot_report  # noqa: PLC0415
 
-        plot_report(report, args.plot)
-    _print_summary(report, args)
+        plot_report(recorder.report(), args.plot)
+    _print_summary(
+        {"scenario": scenario.name, "seed": args.seed, "summary": recorder.summary()}, args
+    )
     return 0
 
 
@@ -369,6 +387,10 @@ def _model_brain(scenario: Scenario, args: argparse.Namespace) -> Brain:
         raise UserError(f"--model {args.model}: {exc}") from None
 
 
+LEGENDS_SHOWN = 24
+"""Lines of the legends' log the summary prints (the report keeps them all)."""
+
+
 def _print_summary(report: dict[str, Any], args: argparse.Namespace) -> None:
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
@@ -393,7 +415,12 @@ def _print_summary(report: dict[str, Any], args: argparse.Namespace) -> None:
     for cid, pebbles in sorted(s["pebbles"].items(), key=lambda kv: -kv[1]):
         table.add_row(cid, f"{pebbles:.2f}")
     console.print(table)
-    for told in s["legends"]:
+    legends = s["legends"]
+    shown = legends[-LEGENDS_SHOWN:]
+    if len(shown) < len(legends):
+        begun = sum(1 for told in legends if "title" in told)
+        console.print(f"{begun} legends were told; the last of them:")
+    for told in shown:
         if "title" in told:
             console.print(f"  tick {told['tick']:>5}: {told['title']}")
         else:

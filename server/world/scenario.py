@@ -114,7 +114,7 @@ class Rules(_Frozen):
     (effort follows the reference price below the opening price)."""
     overflow_rot: Annotated[float, Field(ge=0, le=1)] = 0.1
     """Fraction of the units held beyond a good's `storage` that rot each tick."""
-    upkeep: Annotated[float, Field(ge=0, le=1)] = 0.4
+    upkeep: Annotated[float, Field(ge=0, le=1)] = 0.35
     """Share of a creature's wealth (pebbles and goods at the board's prices) above
     `upkeep_free` pebbles that it pays to the commons, from its purse, at each season's end."""
     upkeep_free: Annotated[float, Field(ge=0, le=1_000_000)] = 40.0
@@ -248,6 +248,15 @@ def _inconsistencies(s: Scenario) -> list[str]:
         for i, c in enumerate(s.creatures)
         if c.brain not in brains
     )
+    teller = s.storyteller
+    if teller.mean_gap > teller.max_gap:
+        problems.append(
+            f"storyteller.mean_gap: {teller.mean_gap} is more than max_gap ({teller.max_gap})"
+        )
+    if teller.quiet >= teller.max_gap:
+        problems.append(
+            f"storyteller.quiet: {teller.quiet} must be less than max_gap ({teller.max_gap})"
+        )
     for i, sched in enumerate(s.legends):
         if sched.legend not in LEGENDS:
             known = ", ".join(LEGENDS)
@@ -259,16 +268,30 @@ def _inconsistencies(s: Scenario) -> list[str]:
     return problems
 
 
+def bundled_scenarios() -> tuple[str, ...]:
+    """Names of the scenarios that ship with smallwood (`default`, `wide_wood`, ...)."""
+    folder = resources.files("server.world").joinpath("scenarios")
+    return tuple(
+        sorted(f.name.removesuffix(".toml") for f in folder.iterdir() if f.name.endswith(".toml"))
+    )
+
+
 def load_scenario(path: str | Path | None = None) -> Scenario:
-    """Read a scenario from a .toml or .json file; None gives the default Wood."""
-    if path is None:
-        text = resources.files("server.world").joinpath("scenarios/default.toml").read_text()
-        return parse_scenario(tomllib.loads(text), source="default.toml")
+    """Read a scenario from a .toml or .json file, or a bundled one by name (`wide_wood`);
+    None gives the default Wood."""
+    name = "default" if path is None else str(path)
+    if name in bundled_scenarios() and (path is None or not Path(path).exists()):
+        text = resources.files("server.world").joinpath(f"scenarios/{name}.toml").read_text()
+        return parse_scenario(tomllib.loads(text), source=f"{name}.toml")
+    assert path is not None
     path = Path(path)
     try:
         raw = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read the scenario file ({exc.strerror})") from None
+        known = ", ".join(bundled_scenarios())
+        raise ScenarioError(
+            f"{path}: cannot read the scenario file ({exc.strerror}); bundled scenarios: {known}"
+        ) from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
     try:
@@ -321,6 +344,7 @@ __all__ = [
     "ScenarioError",
     "ScheduledLegend",
     "Storyteller",
+    "bundled_scenarios",
     "large_scenario",
     "load_scenario",
     "parse_scenario",
