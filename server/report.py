@@ -80,7 +80,8 @@ class ReportRecorder:
                 )
         counts: Counter[str] = Counter(r.status for r in results.values())
         self.decisions.update(counts)
-        self.noop_reasons.update(r.noop_reason for r in results.values() if r.status == "noop")
+        reasons = Counter(r.noop_reason for r in results.values() if r.status == "noop")
+        self.noop_reasons.update(reasons)
         ref = state.ref_prices
         goods = self.goods
         creatures = []
@@ -110,7 +111,7 @@ class ReportRecorder:
                 trades,
                 volume,
                 round(gini(worths), 4),
-                tuple(counts.get(k, 0) for k in _STATUSES),
+                (*(counts.get(k, 0) for k in _STATUSES), tuple(sorted(reasons.items()))),
                 tuple(creatures),
             )
         )
@@ -130,7 +131,7 @@ class ReportRecorder:
                 "trades": trades,
                 "volume": volume,
                 "gini": g,
-                "decisions": dict(zip(_STATUSES, counts, strict=True)),
+                "decisions": _decisions(counts),
                 "creatures": {
                     cid: {
                         "produces": produces[cid],
@@ -215,6 +216,15 @@ class ReportRecorder:
                 round(winter / summer, 3) if winter is not None and summer else None
             )
         return out
+
+
+def _decisions(counts: tuple[Any, ...]) -> dict[str, Any]:
+    """A row's decision counts, and why the no-ops were no-ops when there were any."""
+    *numbers, reasons = counts
+    out: dict[str, Any] = dict(zip(_STATUSES, numbers, strict=True))
+    if reasons:
+        out["noop_reasons"] = dict(reasons)
+    return out
 
 
 def _legends_of_tick(state: WorldState, events: Sequence[Event]) -> list[str]:
