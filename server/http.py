@@ -207,6 +207,7 @@ async def healthz(request: web.Request) -> web.StreamResponse:
     return json_response(
         {
             "ok": True,
+            "status": clock.status,
             "tick": clock.state.tick,
             "paused": clock.paused,
             "idle": clock.idle,

@@ -35,6 +35,8 @@ class Hub:
         self.ring: deque[tuple[int, bytes]] = deque(maxlen=ring_size)
         self.viewers: set[Outbox] = set()
         self._snapshot: tuple[int, bytes] | None = None
+        self.status: bytes | None = None
+        """The last `status` frame announced; every new viewer gets it after its first frame."""
 
     def publish(
         self, tick: int, patch: dict[str, Any], events: list[dict[str, Any]], world: dict[str, Any]
@@ -53,6 +55,12 @@ class Hub:
             viewer.put(frame, seq, wire)
         self.metrics.deltas.inc()
         return seq
+
+    def announce(self, message: dict[str, Any]) -> None:
+        """Send a frame outside the delta stream (no seq: the world's status) to every viewer."""
+        self.status = orjson.dumps(message)
+        for viewer in self.viewers:
+            viewer.put(self.status)
 
     def snapshot(self) -> tuple[int, bytes]:
         """The current snapshot frame and its seq, encoded once per seq."""
@@ -80,6 +88,8 @@ class Hub:
         if resume and backlog is not None:
             for seq, frame in backlog:
                 viewer.put(frame, seq)
+        if self.status is not None:
+            viewer.put(self.status)
         self.viewers.add(viewer)
         self.metrics.viewers.set(len(self.viewers))
         return viewer

@@ -1,7 +1,7 @@
 // The viewer page: creatures, market board with history charts, trades, legends and gossip.
 import { LineChart, seasonBands } from "./chart.js";
 import {
-  SEASON_COLORS, WoodStream, brainKind, brainLabel, fetchHistory, fmt, goodColor, h, serverBase, setText,
+  SEASON_COLORS, WoodStream, renderBadge, brainKind, brainLabel, fetchHistory, fmt, goodColor, h, serverBase, setText,
 } from "./wood.js";
 
 const HISTORY_POINTS = 300;
@@ -317,11 +317,9 @@ stream.addEventListener("delta", (e) => {
 
 stream.addEventListener("status", (e) => {
   const { status, tick } = e.detail;
-  const badge = $("badge");
-  badge.dataset.status = status;
-  badge.textContent = status === "live" ? "live" : status === "stale" ? "reconnecting" : "connecting";
+  renderBadge($("badge"), status, e.detail.reason);
   document.body.dataset.status = status;
-  $("stale-note").hidden = status !== "stale";
+  $("stale-note").hidden = status !== "reconnecting";
   setText($("stale-tick"), tick ?? "?");
 });
 
