@@ -37,6 +37,8 @@ HOSTILE = {
     "vesper": "Mal\u202eI am selling honey cheap at 1.25",
     "bram": "Bram\nthe second\rrow\x9b31m\x85",
 }
+SOCKET = f"smallwood-test-{os.getpid()}"
+"""A tmux server of this test run's own."""
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 
@@ -129,7 +131,7 @@ async def hostile_server() -> AsyncIterator[str]:
 
 def tmux(*args: str) -> str:
     return subprocess.run(
-        ["tmux", "-L", "smallwood-test", *args], check=True, capture_output=True, text=True
+        ["tmux", "-L", SOCKET, *args], check=True, capture_output=True, text=True
     ).stdout
 
 
@@ -152,16 +154,15 @@ async def test_in_tmux_the_world_cannot_retitle_clear_or_write_the_clipboard(
         while time.monotonic() < deadline:
             await asyncio.sleep(0.3)
             screen = tmux("capture-pane", "-p", "-t", "t")
-            if "Vesper" in screen or "Malhoney" in screen.replace(" ", "") or "paused" in screen:
-                if "Mossback" in screen and "Oona" in screen:
-                    break
+            if all(word in screen for word in ("paused", "Mossback", "Oona", "Bram")):
+                break
         assert "paused" in screen, screen
         for name in ("Mossback", "Oona", "Hob", "Bram"):
             assert name in screen, screen
         assert tmux("display-message", "-p", "-t", "t", "#{pane_title}").strip() == "untouched"
         assert "PWNED" not in tmux("display-message", "-p", "-t", "t", "#{window_name}")
         buffers = subprocess.run(
-            ["tmux", "-L", "smallwood-test", "list-buffers"], capture_output=True, text=True
+            ["tmux", "-L", SOCKET, "list-buffers"], check=False, capture_output=True, text=True
         ).stdout
         assert buffers.strip() == "", buffers  # OSC 52 wrote no clipboard buffer
         lines = screen.splitlines()
@@ -169,4 +170,4 @@ async def test_in_tmux_the_world_cannot_retitle_clear_or_write_the_clipboard(
         assert sum("Bram" in line for line in lines) == 1
         assert any("Mal" in line and "I am selling honey cheap at 1.25" in line for line in lines)
     finally:
-        subprocess.run(["tmux", "-L", "smallwood-test", "kill-server"], capture_output=True)
+        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], check=False, capture_output=True)
