@@ -122,3 +122,32 @@ async def browser() -> AsyncIterator[Any]:
             yield launched
         finally:
             await launched.close()
+
+
+ARTIFACTS = Path(os.environ.get("SMALLWOOD_ARTIFACTS", "test-artifacts")) / "screenshots"
+"""Where the browser tests write screenshots of what they saw (an artifact, not a golden)."""
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Callable[[str], Path]:
+    """`shots("name")`: a PNG path for this test's screenshot called `name`."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def path(name: str) -> Path:
+        return ARTIFACTS / f"{request.node.name}-{name}.png".replace("/", "_")
+
+    return path
+
+
+async def admin(wood: Wood, method: str, path: str, body: Any = None) -> Any:
+    """Call the admin API as an operator; the reply's JSON."""
+    import aiohttp  # noqa: PLC0415
+
+    from tests.server.conftest import ADMIN  # noqa: PLC0415
+
+    async with aiohttp.ClientSession() as http:
+        reply = await http.request(
+            method, wood.http + path, json=body, headers={"Authorization": f"Bearer {ADMIN}"}
+        )
+        assert reply.status < 300, await reply.text()
+        return await reply.json()

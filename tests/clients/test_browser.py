@@ -73,7 +73,7 @@ async def test_the_viewer_recovers_from_a_server_restart_without_a_reload(
     await page.wait_for_selector("#badge[data-status='live']")
     await page.evaluate("window.__same_page = true")
     await wood.stop()
-    await page.wait_for_selector("#badge[data-status='stale']", timeout=5000)
+    await page.wait_for_selector("#badge[data-status='reconnecting']", timeout=5000)
     assert await page.is_visible("#stale-note")
     stale_tick = int(await page.get_attribute("body", "data-tick") or 0)
     await wood.start()
