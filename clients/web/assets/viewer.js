@@ -1,25 +1,39 @@
-// The viewer page: creatures, market board with history charts, trades, legends and gossip.
+// The viewer page: the creatures by wealth, the market with history charts, the chronicle,
+// trades, legends and gossip; click a creature for its story.
+//
+// Built for 5 creatures and for 1,000: the board is a virtualised list (only the rows in
+// view exist), with search and top-N; every panel updates once per animation frame.
 import { LineChart, seasonBands } from "./chart.js";
+import { Chronicle } from "./chronicle.js";
+import { seasonIcon } from "./icons.js";
 import {
-  SEASON_COLORS, WoodStream, renderBadge, brainKind, brainLabel, fetchHistory, fmt, goodColor, h, serverBase, setText,
+  GOOD_COLORS, SEASON_COLORS, WoodStream, brainKind, brainLabel, fetchHistory, fmt, goodColor, h, renderBadge,
+  serverBase, setText,
 } from "./wood.js";
 
 const HISTORY_POINTS = 300;
 const TICKER_ROWS = 40;
 const FEED_ROWS = 60;
-const SEASON_ICON = { spring: "🌱", summer: "☀️", autumn: "🍂", winter: "❄️" };
+const ROW_H = 34; // px: every board row is this tall, so the list can be virtual
+const TREND_TICKS = 10;
+const CREATURE_TAPE = 400; // trades and gossip kept for creature views
 
 const $ = (id) => document.getElementById(id);
 const base = serverBase();
 const stream = new WoodStream({ base });
-const cards = new Map();
 const boards = new Map();
+const chronicle = new Chronicle($("chronicle"));
 let history = emptyHistory();
 let dirty = false;
 let pendingEvents = [];
+let tape = { trades: [], gossip: [] }; // recent, for creature views
+let ranking = []; // [{id, wealth, trend}] sorted by wealth, after search and top-N
+let selected = null; // the creature in the creature view
 
 function emptyHistory() {
-  return { ticks: [], season: [], prices: {}, last: {} };
+  // docs: per tick, the world's creatures map (unchanged creatures share objects, so a tick
+  // costs one map); wealth: per creature, from /api/history then live.
+  return { ticks: [], season: [], prices: {}, last: {}, docs: [], wealth: {}, spans: [] };
 }
 
 // ---- history ---------------------------------------------------------------------------
@@ -30,13 +44,21 @@ async function loadHistory(world) {
   if (fetched && Array.isArray(fetched.ticks)) {
     history.ticks = fetched.ticks.slice();
     history.season = fetched.season.slice();
+    history.docs = fetched.ticks.map(() => null);
     for (const g of Object.keys(world.goods)) {
       history.prices[g] = (fetched.prices[g] || fetched.ticks.map(() => null)).slice();
       history.last[g] = (fetched.last[g] || fetched.ticks.map(() => null)).slice();
     }
+    for (const [id, series] of Object.entries(fetched.wealth || {})) history.wealth[id] = series.slice();
   }
   extendHistory(stream.world || world);
   schedule();
+}
+
+function wealthOf(world, c) {
+  let w = c.pebbles;
+  for (const [g, n] of Object.entries(c.stores)) w += n * (world.goods[g]?.ref ?? 0);
+  return Math.round(w * 100) / 100;
 }
 
 function extendHistory(world) {
@@ -44,6 +66,7 @@ function extendHistory(world) {
   if (n && history.ticks[n - 1] >= world.tick) return;
   history.ticks.push(world.tick);
   history.season.push(world.season);
+  history.docs.push(world.creatures);
   for (const [g, board] of Object.entries(world.goods)) {
     if (!history.prices[g]) {
       history.prices[g] = history.ticks.slice(0, -1).map(() => null);
@@ -52,74 +75,241 @@ function extendHistory(world) {
     history.prices[g].push(board.ref);
     history.last[g].push(board.last ?? null);
   }
+  for (const [id, c] of Object.entries(world.creatures)) {
+    let series = history.wealth[id];
+    if (!series) series = history.wealth[id] = history.ticks.slice(0, -1).map(() => null);
+    while (series.length < history.ticks.length - 1) series.push(null);
+    series.push(wealthOf(world, c));
+  }
+  for (const [id, l] of Object.entries(world.legends)) {
+    if (!history.spans.some((s) => s.id === id && s.from === l.began)) {
+      history.spans.push({ id, from: l.began, to: l.ends, label: l.title + (l.rumour ? " (rumour)" : "") });
+    }
+  }
   if (history.ticks.length > HISTORY_POINTS) {
     const cut = history.ticks.length - HISTORY_POINTS;
-    history.ticks.splice(0, cut);
-    history.season.splice(0, cut);
+    for (const key of ["ticks", "season", "docs"]) history[key].splice(0, cut);
     for (const g of Object.keys(history.prices)) {
       history.prices[g].splice(0, cut);
       history.last[g].splice(0, cut);
     }
+    for (const [id, series] of Object.entries(history.wealth)) {
+      series.splice(0, cut);
+      if (!(id in world.creatures) && series.every((v) => v === null)) delete history.wealth[id];
+    }
+    history.spans = history.spans.filter((s) => s.to >= history.ticks[0]);
   }
 }
 
-// ---- creatures -------------------------------------------------------------------------
+function perYear(world) {
+  return 4 * world.ticks_per_season;
+}
 
-function creatureCard(id) {
-  const el = h("article", { class: "card", "data-creature": id });
+// ---- the board: creatures by wealth ----------------------------------------------------
+
+const board = $("creatures");
+const spacer = $("creatures-spacer");
+const rows = []; // the pool of row elements in view
+
+function rowElement() {
+  const el = h("div", { class: "row-c", role: "listitem", tabindex: "-1" });
   el.innerHTML = `
-    <div class="card-head"><strong class="c-name"></strong> <span class="c-species muted"></span>
-      <span class="c-brain pill"></span></div>
-    <div class="c-line"><span class="c-produces muted"></span><span class="c-purse"></span></div>
-    <div class="mood" title="mood"><div class="mood-bar"></div></div>
-    <div class="c-flags small"></div>
-    <div class="c-stores small muted"></div>`;
+    <span class="c-rank muted"></span>
+    <span class="c-who"><strong class="c-name"></strong> <span class="c-species muted small"></span>
+      <span class="c-brain pill"></span><span class="c-produces muted small"></span></span>
+    <span class="c-wealth num"></span>
+    <span class="c-trend num small"></span>
+    <span class="c-purse num"></span>
+    <span class="mood" title="mood"><span class="mood-bar"></span></span>
+    <span class="c-flags small"></span>`;
   const q = (s) => el.querySelector(s);
-  return {
-    el, name: q(".c-name"), species: q(".c-species"), brain: q(".c-brain"), produces: q(".c-produces"),
-    purse: q(".c-purse"), mood: q(".mood-bar"), flags: q(".c-flags"), stores: q(".c-stores"), moodValue: -1,
+  const row = {
+    el, id: null, rank: q(".c-rank"), name: q(".c-name"), species: q(".c-species"), brain: q(".c-brain"),
+    produces: q(".c-produces"), wealth: q(".c-wealth"), trend: q(".c-trend"), purse: q(".c-purse"),
+    mood: q(".mood-bar"), flags: q(".c-flags"), moodValue: -1,
   };
+  el.addEventListener("click", () => row.id && openCreature(row.id));
+  el.addEventListener("keydown", (e) => {
+    if ((e.key === "Enter" || e.key === " ") && row.id) openCreature(row.id);
+  });
+  return row;
 }
 
-function renderCreatures(world) {
-  const box = $("creatures");
-  const ids = Object.keys(world.creatures);
-  for (const [id, card] of cards) {
-    if (!(id in world.creatures)) {
-      card.el.remove();
-      cards.delete(id);
-    }
+function rankCreatures(world) {
+  const query = $("creature-search").value.trim().toLowerCase();
+  const top = $("creature-top").value;
+  const all = [];
+  for (const [id, c] of Object.entries(world.creatures)) {
+    const series = history.wealth[id] || [];
+    const wealth = wealthOf(world, c);
+    const then = series.length > TREND_TICKS ? series[series.length - 1 - TREND_TICKS] : series.find((v) => v !== null);
+    all.push({ id, wealth, trend: then === null || then === undefined ? 0 : wealth - then });
   }
-  for (const id of ids) {
-    const c = world.creatures[id];
-    let card = cards.get(id);
-    if (!card) {
-      card = creatureCard(id);
-      cards.set(id, card);
-      box.append(card.el);
+  all.sort((a, b) => b.wealth - a.wealth || (a.id < b.id ? -1 : 1));
+  all.forEach((r, i) => { r.rank = i + 1; });
+  let shown = all;
+  if (query) {
+    shown = all.filter(({ id }) => {
+      const c = world.creatures[id];
+      return [id, c.name, c.species, c.produces].some((s) => String(s).toLowerCase().includes(query));
+    });
+  }
+  if (top !== "all") shown = shown.slice(0, Number(top));
+  ranking = shown;
+  board.dataset.total = String(all.length);
+  board.dataset.shown = String(shown.length);
+  setText($("creature-count"), shown.length === all.length ? `(${all.length})` : `(${shown.length} of ${all.length})`);
+}
+
+function renderBoard(world) {
+  spacer.style.height = `${ranking.length * ROW_H}px`;
+  const first = Math.max(0, Math.floor(board.scrollTop / ROW_H) - 2);
+  const count = Math.min(ranking.length - first, Math.ceil((board.clientHeight || 600) / ROW_H) + 4);
+  while (rows.length < count) {
+    const row = rowElement();
+    rows.push(row);
+    board.append(row.el);
+  }
+  for (let i = 0; i < rows.length; i += 1) {
+    const row = rows[i];
+    const entry = i < count ? ranking[first + i] : null;
+    if (!entry) {
+      if (!row.el.hidden) row.el.hidden = true;
+      row.id = null;
+      continue;
     }
+    if (row.el.hidden) row.el.hidden = false;
+    const c = world.creatures[entry.id];
+    if (row.id !== entry.id) {
+      row.id = entry.id;
+      row.el.dataset.creature = entry.id;
+      row.moodValue = -1;
+    }
+    row.el.style.transform = `translateY(${(first + i) * ROW_H}px)`;
     const kind = brainKind(c);
-    setText(card.name, c.name);
-    setText(card.species, c.species);
-    setText(card.brain, brainLabel(c));
-    if (card.brain.dataset.kind !== kind) card.brain.dataset.kind = kind;
-    setText(card.produces, `makes ${c.produces}`);
-    setText(card.purse, `${fmt(c.pebbles)} pebbles`);
-    if (card.moodValue !== c.mood) {
-      card.moodValue = c.mood;
-      card.mood.style.transform = `scaleX(${Math.max(0, Math.min(1, c.mood)).toFixed(3)})`;
-      card.mood.dataset.level = c.mood < 0.3 ? "low" : c.mood < 0.6 ? "mid" : "high";
-      card.mood.parentElement.title = `mood ${fmt(c.mood, 2)}`;
+    setText(row.rank, entry.rank);
+    setText(row.name, c.name);
+    setText(row.species, c.species);
+    setText(row.brain, brainLabel(c));
+    if (row.brain.dataset.kind !== kind) row.brain.dataset.kind = kind;
+    setText(row.produces, `makes ${c.produces}`);
+    setText(row.wealth, fmt(entry.wealth, 1));
+    setText(row.purse, fmt(c.pebbles, 1));
+    const t = entry.trend;
+    const dir = t > 0.05 ? "up" : t < -0.05 ? "down" : "flat";
+    if (row.trend.dataset.trend !== dir) row.trend.dataset.trend = dir;
+    setText(row.trend, dir === "flat" ? "0" : `${t > 0 ? "+" : "−"}${fmt(Math.abs(t), 1)}`);
+    if (row.moodValue !== c.mood) {
+      row.moodValue = c.mood;
+      row.mood.style.transform = `scaleX(${Math.max(0, Math.min(1, c.mood)).toFixed(3)})`;
+      row.mood.dataset.level = c.mood < 0.3 ? "low" : c.mood < 0.6 ? "mid" : "high";
+      row.mood.parentElement.title = `mood ${fmt(c.mood, 2)}`;
     }
     const exiled = c.status === "exiled";
-    const flags = exiled
-      ? `exiled, returns at tick ${c.returns ?? "?"}`
-      : `${c.fed ? "fed" : "hungry"} · ${c.warm ? "warm" : "cold"}`;
-    setText(card.flags, flags);
-    if (card.el.dataset.status !== c.status) card.el.dataset.status = c.status;
-    setText(card.stores, Object.entries(c.stores).map(([g, n]) => `${g} ${n}`).join(" · "));
+    setText(row.flags, exiled ? `exiled → ${c.returns ?? "?"}` : `${c.fed ? "fed" : "hungry"}, ${c.warm ? "warm" : "cold"}`);
+    if (row.el.dataset.status !== c.status) row.el.dataset.status = c.status;
+    const isSelected = entry.id === selected ? "true" : "false";
+    if (row.el.getAttribute("aria-selected") !== isSelected) row.el.setAttribute("aria-selected", isSelected);
   }
-  setText($("creature-count"), `(${ids.length})`);
+}
+
+board.addEventListener("scroll", () => stream.world && renderBoard(stream.world), { passive: true });
+for (const id of ["creature-search", "creature-top"]) {
+  $(id).addEventListener("input", () => {
+    if (!stream.world) return;
+    rankCreatures(stream.world);
+    board.scrollTop = 0;
+    renderBoard(stream.world);
+  });
+}
+
+// ---- the creature view -----------------------------------------------------------------
+
+const views = {
+  purse: new LineChart($("cv-purse"), { height: 90, label: "wealth and purse" }),
+  mood: new LineChart($("cv-mood"), { height: 70, label: "mood", format: (v) => v.toFixed(2) }),
+  stores: new LineChart($("cv-stores"), { height: 90, label: "stores", format: (v) => v.toFixed(0) }),
+};
+
+function openCreature(id) {
+  selected = id;
+  $("creature-view").hidden = false;
+  document.body.dataset.creatureView = id;
+  renderCreatureView(stream.world);
+  if (stream.world) renderBoard(stream.world);
+  $("cv-close").focus({ preventScroll: true });
+}
+
+function closeCreature() {
+  selected = null;
+  $("creature-view").hidden = true;
+  delete document.body.dataset.creatureView;
+  if (stream.world) renderBoard(stream.world);
+}
+
+$("cv-close").addEventListener("click", closeCreature);
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && selected) closeCreature();
+});
+
+function nameOf(world, id) {
+  return world.creatures[id]?.name ?? id;
+}
+
+function renderCreatureView(world) {
+  if (!selected || !world) return;
+  const id = selected;
+  const c = world.creatures[id];
+  const view = $("creature-view");
+  view.dataset.creature = id;
+  if (!c) {
+    setText($("cv-name"), id);
+    setText($("cv-sub"), "has left the Wood");
+    return;
+  }
+  setText($("cv-name"), c.name);
+  setText($("cv-sub"), `${c.species} · makes ${c.produces} · ${c.personality || ""}`);
+  const drivers = { script: "its script", model: "a language model", bot: "a bot over the websocket" };
+  const facts = [
+    ["decided by", `${drivers[brainKind(c)] || brainKind(c)} (brain: ${c.brain})`],
+    ["wealth", `${fmt(wealthOf(world, c), 2)} (${fmt(c.pebbles, 2)} pebbles)`],
+    ["mood", `${fmt(c.mood, 2)} · ${c.fed ? "fed" : "hungry"} · ${c.warm ? "warm" : "cold"}`],
+    ["stores", Object.entries(c.stores).map(([g, n]) => `${g} ${n}`).join(", ")],
+    ["state", c.status === "exiled" ? `exiled, returns at tick ${c.returns ?? "?"}` : "in the Wood"],
+  ];
+  $("cv-facts").replaceChildren(...facts.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })]));
+  const ticks = history.ticks;
+  const docs = history.docs;
+  const pick = (f) => docs.map((d) => (d && d[id] ? f(d[id]) : null));
+  const bands = seasonBands(ticks, history.season, SEASON_COLORS);
+  const years = { perYear: perYear(world) };
+  views.purse.update({
+    x: ticks, bands, years, seasons: history.season,
+    series: [
+      { name: "wealth", values: history.wealth[id] || [], color: "#d9a441" },
+      { name: "pebbles", values: pick((x) => x.pebbles), color: "#7bc46d", dash: [3, 3], width: 1.2 },
+    ],
+  });
+  views.mood.update({ x: ticks, bands, years, seasons: history.season, series: [{ name: "mood", values: pick((x) => x.mood), color: "#7fb2f0" }] });
+  const goods = Object.keys(world.goods);
+  views.stores.update({
+    x: ticks, bands, years, seasons: history.season,
+    series: goods.map((g) => ({ name: g, values: pick((x) => x.stores[g] ?? 0), color: goodColor(world, g), width: 1.3 })),
+  });
+  const key = goods.join();
+  if ($("cv-stores-key").dataset.key !== key) {
+    $("cv-stores-key").dataset.key = key;
+    $("cv-stores-key").replaceChildren(...goods.map((g) => h("span", { class: "key" },
+      h("span", { class: "swatch", style: `background:${goodColor(world, g)}` }), g)));
+  }
+  const trades = tape.trades.filter((t) => t.buyer === id || t.seller === id).slice(-30).reverse();
+  $("cv-trades").replaceChildren(...(trades.length ? trades.map((t) => h("li", { "data-tick": String(t.tick) },
+    h("span", { class: "muted", text: `#${t.tick} ` }),
+    t.buyer === id ? `bought ${t.qty} ${t.good} from ${nameOf(world, t.seller)}` : `sold ${t.qty} ${t.good} to ${nameOf(world, t.buyer)}`,
+    ` at ${fmt(t.price)}`)) : [h("li", { class: "muted", text: "no trades seen yet" })]));
+  const said = tape.gossip.filter((g) => g.creature === id).slice(-20).reverse();
+  $("cv-gossip").replaceChildren(...(said.length ? said.map((g) => h("li", {}, h("span", { class: "muted", text: `#${g.tick} ` }), `“${g.text}”`))
+    : [h("li", { class: "muted", text: "nothing said yet" })]));
 }
 
 // ---- market ----------------------------------------------------------------------------
@@ -134,40 +324,48 @@ function marketRow(world, good) {
   head.append(name, price, meta);
   const chartBox = h("div", { class: "chart" });
   el.append(head, chartBox);
-  return { el, price, meta, chart: new LineChart(chartBox, { height: 84, label: `${good} price history` }), prev: null };
+  return { el, price, meta, chart: new LineChart(chartBox, { height: 96, label: `${good} price history` }), prev: null };
+}
+
+function renderSeasonKey(world) {
+  const box = $("season-key");
+  if (box.dataset.ready) return;
+  box.dataset.ready = "1";
+  box.append(...Object.entries(SEASON_COLORS).map(([season, color]) =>
+    h("span", { class: "key", "data-season": season }, h("span", { class: "swatch", style: `background:${color.replace(/[\d.]+\)$/, "0.55)")}` }), season)),
+  h("span", { class: "key" }, h("span", { class: "swatch legend-swatch" }), "a legend"),
+  h("span", { class: "key muted", text: `year = ${perYear(world)} ticks` }));
 }
 
 function renderMarket(world) {
   const box = $("market");
-  for (const [good, board] of Object.entries(world.goods)) {
+  renderSeasonKey(world);
+  const bands = seasonBands(history.ticks, history.season, SEASON_COLORS);
+  const years = { perYear: perYear(world) };
+  for (const [good, b] of Object.entries(world.goods)) {
     let row = boards.get(good);
     if (!row) {
       row = marketRow(world, good);
       boards.set(good, row);
       box.append(row.el);
     }
-    const arrow = row.prev === null || board.ref === row.prev ? "" : board.ref > row.prev ? " ▲" : " ▼";
-    row.prev = board.ref;
-    setText(row.price, `${fmt(board.ref)}${arrow}`);
-    row.price.dataset.trend = arrow.includes("▲") ? "up" : arrow.includes("▼") ? "down" : "flat";
-    setText(row.meta, `last ${fmt(board.last)} · supply ${board.supply}${board.fuel ? " · fuel" : ""}`);
+    const trend = row.prev === null || b.ref === row.prev ? "flat" : b.ref > row.prev ? "up" : "down";
+    row.prev = b.ref;
+    setText(row.price, fmt(b.ref));
+    row.price.dataset.trend = trend;
+    setText(row.meta, `last ${fmt(b.last)} · supply ${b.supply}${b.fuel ? " · fuel" : ""}`);
     const color = goodColor(world, good);
     row.chart.update({
-      x: history.ticks,
-      bands: seasonBands(history.ticks, history.season, SEASON_COLORS),
+      x: history.ticks, bands, years, spans: history.spans, seasons: history.season,
       series: [
-        { values: history.prices[good] || [], color },
-        { values: history.last[good] || [], color, dash: [3, 3], width: 1 },
+        { name: "ref", values: history.prices[good] || [], color },
+        { name: "last", values: history.last[good] || [], color, dash: [3, 3], width: 1 },
       ],
     });
   }
 }
 
 // ---- trades and feed -------------------------------------------------------------------
-
-function nameOf(world, id) {
-  return world.creatures[id]?.name ?? id;
-}
 
 function tradeItem(world, t) {
   return h(
@@ -190,11 +388,11 @@ function describeEvent(world, e, tick) {
     case "gossip_spoken":
       return feedItem("gossip", tick, h("strong", { text: nameOf(world, e.creature) }), `: “${e.text}”`);
     case "legend_began":
-      return feedItem("legend", tick, "📜 ", h("strong", { text: e.title }), e.rumour ? " (a rumour)" : "", ` until tick ${e.ends}`);
+      return feedItem("legend", tick, h("span", { class: "icon-legend", "aria-hidden": "true" }), h("strong", { text: e.title }), e.rumour ? " (a rumour)" : "", ` until tick ${e.ends}`);
     case "legend_ended":
-      return feedItem("legend", tick, `📜 the ${e.key.replaceAll("_", " ")} is over`);
+      return feedItem("legend", tick, h("span", { class: "icon-legend", "aria-hidden": "true" }), `the ${e.key.replaceAll("_", " ")} is over`);
     case "rumour_resolved":
-      return feedItem("legend", tick, e.true ? "✔ the rumour was true: " : "✘ the rumour was false: ", e.outcome);
+      return feedItem("legend", tick, e.true ? "the rumour was true: " : "the rumour was false: ", e.outcome);
     case "creature_exiled":
       return feedItem("exile", tick, h("strong", { text: nameOf(world, e.creature) }), ` is exiled until tick ${e.until}`);
     case "creature_returned":
@@ -202,7 +400,7 @@ function describeEvent(world, e, tick) {
     case "creature_joined":
       return feedItem("join", tick, h("strong", { text: e.name }), ` the ${e.species} joins the Wood, making ${e.produces}`);
     case "season_began":
-      return feedItem("season", tick, `${SEASON_ICON[e.season] || ""} ${e.season} of year ${e.year} begins`);
+      return feedItem("season", tick, seasonIcon(e.season), ` ${e.season} of year ${e.year} begins`);
     default:
       return null;
   }
@@ -216,6 +414,11 @@ function prependCapped(list, items, cap) {
   while (list.children.length > cap) list.lastElementChild.remove();
 }
 
+function remember(list, items) {
+  list.push(...items);
+  if (list.length > CREATURE_TAPE * 1.5) list.splice(0, list.length - CREATURE_TAPE);
+}
+
 function seedTapes(world) {
   const trades = Object.values(world.trades).sort((a, b) => b.tick - a.tick);
   $("trades").replaceChildren(...trades.slice(0, TICKER_ROWS).map((t) => tradeItem(world, t)));
@@ -223,14 +426,18 @@ function seedTapes(world) {
   $("feed").replaceChildren(
     ...gossip.slice(0, FEED_ROWS).map((g) => feedItem("gossip", g.tick, h("strong", { text: g.name }), `: “${g.text}”`)),
   );
+  tape = { trades: trades.slice().reverse(), gossip: gossip.slice().reverse() };
 }
 
 function renderEvents(world, events) {
   const trades = [];
   const news = [];
   for (const { tick, event } of events) {
-    if (event.type === "trade_cleared") trades.push(tradeItem(world, { ...event, tick }));
-    else {
+    if (event.type === "trade_cleared") {
+      trades.push(tradeItem(world, { ...event, tick }));
+      remember(tape.trades, [{ ...event, tick }]);
+    } else {
+      if (event.type === "gossip_spoken") remember(tape.gossip, [{ ...event, tick }]);
       const item = describeEvent(world, event, tick);
       if (item) news.push(item);
     }
@@ -263,7 +470,12 @@ function renderLegends(world) {
 
 function renderHeader(world) {
   setText($("scenario"), world.scenario);
-  setText($("season"), `${SEASON_ICON[world.season] || ""} ${world.season}`);
+  const icon = $("season-icon");
+  if (icon.dataset.season !== world.season) {
+    icon.dataset.season = world.season;
+    icon.replaceChildren(seasonIcon(world.season));
+  }
+  setText($("season-name"), world.season);
   $("season").dataset.season = world.season;
   setText($("tick"), `tick ${world.tick} · day ${world.day}/${world.ticks_per_season} · year ${world.year}`);
   setText($("gini"), fmt(world.gini, 2));
@@ -287,11 +499,24 @@ function render() {
   const world = stream.world;
   if (!world) return;
   renderHeader(world);
-  renderCreatures(world);
+  rankCreatures(world);
+  renderBoard(world);
   renderMarket(world);
   renderLegends(world);
   renderEvents(world, pendingEvents);
+  chronicle.observe(world, pendingEvents, ranking.length && !$("creature-search").value ? ranking[0].id : leaderOf(world));
   pendingEvents = [];
+  renderCreatureView(world);
+}
+
+function leaderOf(world) {
+  let best = null;
+  let bestWealth = -Infinity;
+  for (const [id, c] of Object.entries(world.creatures)) {
+    const w = wealthOf(world, c);
+    if (w > bestWealth) [best, bestWealth] = [id, w];
+  }
+  return best;
 }
 
 function schedule() {
@@ -303,6 +528,7 @@ function schedule() {
 stream.addEventListener("snapshot", (e) => {
   pendingEvents = [];
   seedTapes(e.detail.world);
+  chronicle.reset(e.detail.world);
   extendHistory(e.detail.world);
   loadHistory(e.detail.world);
   schedule();
@@ -323,5 +549,8 @@ stream.addEventListener("status", (e) => {
   setText($("stale-tick"), tick ?? "?");
 });
 
+$("trend-ticks").textContent = String(TREND_TICKS);
 window.smallwood = stream; // for the console and the browser tests
+window.smallwoodViewer = { openCreature, closeCreature, charts: () => [...boards.values()].map((r) => r.chart), views };
+export { GOOD_COLORS };
 stream.start();
