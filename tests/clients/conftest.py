@@ -15,11 +15,12 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from clients.bench_viewer import CHROMIUM, CHROMIUM_ARGS
 from server.serve import Server, start
-from tests.server.conftest import config
+from tests.server.conftest import ADMIN, config
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -141,10 +142,6 @@ def shots(request: pytest.FixtureRequest) -> Callable[[str], Path]:
 
 async def admin(wood: Wood, method: str, path: str, body: Any = None) -> Any:
     """Call the admin API as an operator; the reply's JSON."""
-    import aiohttp  # noqa: PLC0415
-
-    from tests.server.conftest import ADMIN  # noqa: PLC0415
-
     async with aiohttp.ClientSession() as http:
         reply = await http.request(
             method, wood.http + path, json=body, headers={"Authorization": f"Bearer {ADMIN}"}

@@ -44,7 +44,8 @@ async def test_the_viewer_shows_every_creature_and_follows_each_tick(
     await page.wait_for_selector("#badge[data-status='live']")
     creatures = wood.running.hub.world["creatures"]
     await page.wait_for_function(
-        "n => document.querySelectorAll('#creatures .card').length === n", arg=len(creatures)
+        "n => document.querySelectorAll('#creatures .row-c:not([hidden])').length === n",
+        arg=len(creatures),
     )
     for cid, creature in creatures.items():
         card = page.locator(f"#creatures [data-creature='{cid}']")
@@ -56,8 +57,12 @@ async def test_the_viewer_shows_every_creature_and_follows_each_tick(
     assert ticks == list(range(ticks[0], ticks[0] + len(ticks))), ticks
     assert len(ticks) >= 7
     # What the page shows is the server's world, tick and all.
-    shown = await page.evaluate("window.smallwood.tick")
-    assert f"tick {shown}" in await page.inner_text("#tick")
+    shown, text, held = await page.evaluate(
+        "[Number(document.body.dataset.tick), document.querySelector('#tick').textContent,"
+        " window.smallwood.tick]"
+    )
+    assert f"tick {shown}" in text
+    assert held - 1 <= shown <= held  # drawn on the next frame after it arrives
     assert await page.locator("#trades li").count() > 0
     assert await page.locator("#market .good canvas").count() == len(
         wood.running.hub.world["goods"]
@@ -146,12 +151,15 @@ async def test_creature_cards_show_what_each_makes_uncut_at_1400px(
     await page.wait_for_selector("#badge[data-status='live']")
     creatures = wood.running.hub.world["creatures"]
     await page.wait_for_function(
-        "n => document.querySelectorAll('#creatures .card').length === n", arg=len(creatures)
+        "n => document.querySelectorAll('#creatures .row-c:not([hidden])').length === n",
+        arg=len(creatures),
     )
     for cid, creature in creatures.items():
         produces = page.locator(f"#creatures [data-creature='{cid}'] .c-produces")
         assert await produces.inner_text() == f"makes {creature['produces']}"
-        cut = await produces.evaluate("el => el.scrollWidth > el.clientWidth")
+        cut = await produces.evaluate(
+            "el => el.parentElement.scrollWidth > el.parentElement.clientWidth"
+        )
         assert not cut, cid
         kind = await page.inner_text(f"#creatures [data-creature='{cid}'] .c-brain")
         assert kind in {"script", "bot", "model", creature["brain"]}
@@ -180,8 +188,11 @@ async def test_an_order_placed_by_hand_on_the_play_page_trades_in_the_viewer(
         await play.fill("#gossip", "Warm hands, warm heart.")
         turn = await play.get_attribute("body", "data-turn")
         await play.wait_for_function(f"document.body.dataset.turn !== '{turn}'")
+        sent = int(await play.get_attribute("body", "data-turn") or 0)
         await play.click("#send")
-        await play.wait_for_selector("#log li[data-kind='accepted']:has-text('it trades')")
+        # Accepted at once, then the market's answer: never left at "sent".
+        answered = ":not([data-kind='sent']):not([data-kind='refused'])"
+        await play.wait_for_selector(f"#log li.order[data-tick='{sent}']{answered}")
         # The header names the creature, not its id; the gossip line is said once.
         assert "Vesper" in await play.inner_text("#who")
         who = await play.evaluate(
@@ -197,9 +208,7 @@ async def test_an_order_placed_by_hand_on_the_play_page_trades_in_the_viewer(
         await play.wait_for_selector("#send:not([disabled]):has-text('Send on next turn')")
         late_turn = int(await play.get_attribute("body", "data-turn") or 0)
         await play.click("#send")
-        await play.wait_for_selector(
-            f"#log li[data-kind='accepted']:has-text('tick {late_turn + 1}: accepted')"
-        )
+        await play.wait_for_selector(f"#log li.order[data-tick='{late_turn + 1}']{answered}")
         assert "late" not in await play.inner_text("#log")
         # Keep the order standing until the market fills it.
         await play.check("#standing")

@@ -57,8 +57,9 @@ async def test_the_longest_legend_fits_and_bars_carry_values(
         """el => {
           const box = el.closest('.moment').getBoundingClientRect();
           const r = el.getBoundingClientRect();
-          return el.scrollWidth <= el.clientWidth && r.left >= box.left && r.right <= box.right
-            && box.left >= 0 && box.right <= innerWidth && box.top >= 0 && box.bottom <= innerHeight;
+          return el.scrollWidth <= el.clientWidth && r.left >= box.left
+            && r.right <= box.right && box.left >= 0 && box.right <= innerWidth
+            && box.top >= 0 && box.bottom <= innerHeight;
         }"""
     )
     assert fits

@@ -14,7 +14,7 @@ import {
 const HISTORY_POINTS = 300;
 const TICKER_ROWS = 40;
 const FEED_ROWS = 60;
-const ROW_H = 34; // px: every board row is this tall, so the list can be virtual
+const ROW_H = 42; // px: every board row is this tall, so the list can be virtual
 const TREND_TICKS = 10;
 const CREATURE_TAPE = 400; // trades and gossip kept for creature views
 
@@ -115,8 +115,8 @@ function rowElement() {
   const el = h("div", { class: "row-c", role: "listitem", tabindex: "-1" });
   el.innerHTML = `
     <span class="c-rank muted"></span>
-    <span class="c-who"><strong class="c-name"></strong> <span class="c-species muted small"></span>
-      <span class="c-brain pill"></span><span class="c-produces muted small"></span></span>
+    <span class="c-who"><span class="c-line1"><strong class="c-name"></strong><span class="c-brain pill"></span></span>
+      <span class="c-line2 muted small"><span class="c-species"></span> · <span class="c-produces"></span></span></span>
     <span class="c-wealth num"></span>
     <span class="c-trend num small"></span>
     <span class="c-purse num"></span>
@@ -334,7 +334,7 @@ function renderSeasonKey(world) {
   box.append(...Object.entries(SEASON_COLORS).map(([season, color]) =>
     h("span", { class: "key", "data-season": season }, h("span", { class: "swatch", style: `background:${color.replace(/[\d.]+\)$/, "0.55)")}` }), season)),
   h("span", { class: "key" }, h("span", { class: "swatch legend-swatch" }), "a legend"),
-  h("span", { class: "key muted", text: `year = ${perYear(world)} ticks` }));
+  h("span", { class: "key key-note muted", text: `year = ${perYear(world)} ticks` }));
 }
 
 function renderMarket(world) {
