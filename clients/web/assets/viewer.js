@@ -86,7 +86,8 @@ function extendHistory(world) {
       history.spans.push({ id, from: l.began, to: l.ends, label: l.title + (l.rumour ? " (rumour)" : "") });
     }
   }
-  if (history.ticks.length > HISTORY_POINTS) {
+  // Trimmed in steps, not every tick: one splice per series per 50 ticks.
+  if (history.ticks.length > HISTORY_POINTS + 50) {
     const cut = history.ticks.length - HISTORY_POINTS;
     for (const key of ["ticks", "season", "docs"]) history[key].splice(0, cut);
     for (const g of Object.keys(history.prices)) {
@@ -139,9 +140,9 @@ function rankCreatures(world) {
   const query = $("creature-search").value.trim().toLowerCase();
   const top = $("creature-top").value;
   const all = [];
-  for (const [id, c] of Object.entries(world.creatures)) {
+  for (const id of Object.keys(world.creatures)) {
     const series = history.wealth[id] || [];
-    const wealth = wealthOf(world, c);
+    const wealth = series.length ? series[series.length - 1] : wealthOf(world, world.creatures[id]);
     const then = series.length > TREND_TICKS ? series[series.length - 1 - TREND_TICKS] : series.find((v) => v !== null);
     all.push({ id, wealth, trend: then === null || then === undefined ? 0 : wealth - then });
   }
@@ -161,10 +162,21 @@ function rankCreatures(world) {
   setText($("creature-count"), shown.length === all.length ? `(${all.length})` : `(${shown.length} of ${all.length})`);
 }
 
+let boardHeight = 0;
+if (typeof ResizeObserver !== "undefined") {
+  new ResizeObserver((entries) => {
+    boardHeight = entries[0].contentRect.height;
+  }).observe(board);
+}
+
 function renderBoard(world) {
-  spacer.style.height = `${ranking.length * ROW_H}px`;
-  const first = Math.max(0, Math.floor(board.scrollTop / ROW_H) - 2);
-  const count = Math.min(ranking.length - first, Math.ceil((board.clientHeight || 600) / ROW_H) + 4);
+  // Read the scroll position first and write after: no layout forced in between.
+  const scrollTop = board.scrollTop;
+  const viewHeight = boardHeight || board.clientHeight || 600;
+  const height = `${ranking.length * ROW_H}px`;
+  if (spacer.style.height !== height) spacer.style.height = height;
+  const first = Math.max(0, Math.floor(scrollTop / ROW_H) - 2);
+  const count = Math.min(ranking.length - first, Math.ceil(viewHeight / ROW_H) + 4);
   while (rows.length < count) {
     const row = rowElement();
     rows.push(row);
@@ -185,7 +197,8 @@ function renderBoard(world) {
       row.el.dataset.creature = entry.id;
       row.moodValue = -1;
     }
-    row.el.style.transform = `translateY(${(first + i) * ROW_H}px)`;
+    const y = `translateY(${(first + i) * ROW_H}px)`;
+    if (row.el.style.transform !== y) row.el.style.transform = y;
     const kind = brainKind(c);
     setText(row.rank, entry.rank);
     setText(row.name, c.name);
@@ -415,7 +428,7 @@ function prependCapped(list, items, cap) {
 }
 
 function remember(list, items) {
-  list.push(...items);
+  for (const item of items) list.push(item);
   if (list.length > CREATURE_TAPE * 1.5) list.splice(0, list.length - CREATURE_TAPE);
 }
 
@@ -430,20 +443,27 @@ function seedTapes(world) {
 }
 
 function renderEvents(world, events) {
+  // A big Wood trades hundreds of times a tick: elements only for the rows the lists keep.
   const trades = [];
   const news = [];
   for (const { tick, event } of events) {
     if (event.type === "trade_cleared") {
-      trades.push(tradeItem(world, { ...event, tick }));
-      remember(tape.trades, [{ ...event, tick }]);
+      trades.push({ ...event, tick });
     } else {
-      if (event.type === "gossip_spoken") remember(tape.gossip, [{ ...event, tick }]);
-      const item = describeEvent(world, event, tick);
-      if (item) news.push(item);
+      if (event.type === "gossip_spoken") tape.gossip.push({ ...event, tick });
+      news.push({ tick, event });
     }
   }
-  prependCapped($("trades"), trades.reverse(), TICKER_ROWS);
-  prependCapped($("feed"), news.reverse(), FEED_ROWS);
+  remember(tape.trades, trades);
+  remember(tape.gossip, []);
+  const shownTrades = trades.slice(-TICKER_ROWS).reverse().map((t) => tradeItem(world, t));
+  const items = [];
+  for (let i = news.length - 1; i >= 0 && items.length < FEED_ROWS; i -= 1) {
+    const item = describeEvent(world, news[i].event, news[i].tick);
+    if (item) items.push(item);
+  }
+  prependCapped($("trades"), shownTrades, TICKER_ROWS);
+  prependCapped($("feed"), items, FEED_ROWS);
 }
 
 function renderLegends(world) {
@@ -494,22 +514,31 @@ function renderHeader(world) {
   document.body.dataset.tick = String(world.tick);
 }
 
+const timings = {}; // milliseconds each part of the last frame took (for the benchmark)
+
+function timed(name, f) {
+  const t0 = performance.now();
+  f();
+  timings[name] = Math.max(timings[name] || 0, performance.now() - t0);
+}
+
 function render() {
   dirty = false;
   const world = stream.world;
   if (!world) return;
-  renderHeader(world);
-  rankCreatures(world);
-  renderBoard(world);
-  renderMarket(world);
-  renderLegends(world);
-  renderEvents(world, pendingEvents);
-  chronicle.observe(world, pendingEvents, ranking.length && !$("creature-search").value ? ranking[0].id : leaderOf(world));
+  timed("header", () => renderHeader(world));
+  timed("rank", () => rankCreatures(world));
+  timed("board", () => renderBoard(world));
+  timed("market", () => renderMarket(world));
+  timed("legends", () => renderLegends(world));
+  timed("events", () => renderEvents(world, pendingEvents));
+  timed("chronicle", () => chronicle.observe(world, pendingEvents, leaderOf(world)));
   pendingEvents = [];
-  renderCreatureView(world);
+  timed("creature", () => renderCreatureView(world));
 }
 
 function leaderOf(world) {
+  if (!$("creature-search").value && ranking.length) return ranking[0].id;
   let best = null;
   let bestWealth = -Infinity;
   for (const [id, c] of Object.entries(world.creatures)) {
@@ -536,7 +565,7 @@ stream.addEventListener("snapshot", (e) => {
 
 stream.addEventListener("delta", (e) => {
   const { world, events, tick } = e.detail;
-  extendHistory(world);
+  timed("history", () => extendHistory(world));
   for (const event of events) pendingEvents.push({ tick, event });
   schedule();
 });
@@ -551,6 +580,6 @@ stream.addEventListener("status", (e) => {
 
 $("trend-ticks").textContent = String(TREND_TICKS);
 window.smallwood = stream; // for the console and the browser tests
-window.smallwoodViewer = { openCreature, closeCreature, charts: () => [...boards.values()].map((r) => r.chart), views };
+window.smallwoodViewer = { openCreature, closeCreature, charts: () => [...boards.values()].map((r) => r.chart), views, timings };
 export { GOOD_COLORS };
 stream.start();
