@@ -107,9 +107,10 @@ class WorldView:
 
 
 def viewer_url(url: str, since: int | None = None) -> str:
-    """`ws://host:port/ws[?since=N]` from an http(s) or ws(s) base URL (path optional)."""
-    out = websocket_url(url, VIEWER_PATH)
-    return out if since is None else f"{out}?since={since}"
+    """`ws://host:port/ws?status=1[&since=N]` from an http(s) or ws(s) base URL (path
+    optional); `status=1` asks for the world's `status` frames."""
+    out = websocket_url(url, VIEWER_PATH) + "?status=1"
+    return out if since is None else f"{out}&since={since}"
 
 
 async def follow(

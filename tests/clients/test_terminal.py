@@ -57,10 +57,10 @@ def test_a_stale_world_says_so() -> None:
 
 
 def test_viewer_urls() -> None:
-    assert viewer_url("http://h:1") == "ws://h:1/ws"
-    assert viewer_url("https://h/", 5) == "wss://h/ws?since=5"
-    assert viewer_url("ws://h:2/ws", 7) == "ws://h:2/ws?since=7"
-    assert viewer_url("h:3") == "ws://h:3/ws"
+    assert viewer_url("http://h:1") == "ws://h:1/ws?status=1"
+    assert viewer_url("https://h/", 5) == "wss://h/ws?status=1&since=5"
+    assert viewer_url("ws://h:2/ws", 7) == "ws://h:2/ws?status=1&since=7"
+    assert viewer_url("h:3") == "ws://h:3/ws?status=1"
 
 
 async def test_following_a_server_reproduces_its_snapshot(wood: Wood) -> None:

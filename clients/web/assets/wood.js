@@ -121,6 +121,7 @@ export class WoodStream extends EventTarget {
 
   _connect() {
     const url = socketUrl("ws", this.base);
+    url.searchParams.set("status", "1"); // the world's state in `status` frames
     if (this.seq !== null) url.searchParams.set("since", String(this.seq));
     let ws;
     try {
