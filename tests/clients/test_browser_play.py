@@ -95,3 +95,24 @@ async def test_trade_lines_read_from_the_players_side(wood: Any, browser: Any) -
         "you bought 2 mushrooms from Hob at 9.37",
         "Vesper bought 2 mushrooms from Hob at 9.37",
     ]
+
+
+async def test_page_text_from_the_world_cannot_reorder_or_break_a_line(
+    wood: Any, browser: Any
+) -> None:
+    page = await browser.new_page()
+    await page.goto(wood.http + "/play")
+    out = await page.evaluate(
+        """async () => {
+          const { h, safeText, tradeLine } = await import("./assets/wood.js")
+            .then(async (w) => ({ ...w, ...(await import("./assets/play.js")) }));
+          const name = "Mal\\u202e";
+          const trade = { qty: 1, good: "honey", price: 1.25, buyer: name, seller: "Oona" };
+          const el = h("li", {}, tradeLine(trade, "x"));
+          const flag = "\\u{1F3F3}\\uFE0F\\u200D\\u{1F308}";
+          return [el.textContent, safeText("a\\nb\\u2066c\\u0007"), safeText(`pride ${flag}`)];
+        }"""
+    )
+    assert out[0] == "Mal bought 1 honey from Oona at 1.25"
+    assert out[1] == "a bc"
+    assert out[2] == "pride \U0001f3f3\ufe0f\u200d\U0001f308"

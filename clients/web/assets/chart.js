@@ -13,6 +13,8 @@
 // Nulls break a line (a good that has not traded yet). Drawing is coalesced into one
 // requestAnimationFrame, and the canvas follows its container's size and the pixel ratio.
 
+import { safeText } from "./wood.js";
+
 const FONT = "11px system-ui, sans-serif";
 
 export class LineChart {
@@ -96,7 +98,7 @@ export class LineChart {
     }
     const span = (this.data.spans || []).find((sp) => sp.from <= x[i] && x[i] <= sp.to);
     if (span) parts.push(span.label);
-    this.readout.textContent = parts.join(" · ");
+    this.readout.textContent = safeText(parts.join(" · "));
     this.readout.hidden = false;
     const px = this.geometry ? this.geometry.px(x[i]) : 0;
     this.readout.style.left = `${Math.max(0, Math.min(this.width - 160, px - 80))}px`;

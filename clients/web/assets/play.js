@@ -1,6 +1,6 @@
 // The play page: the bot protocol's first client, driven by a person.
 // join {token} → joined; each tick turn {tick, deadline_ms, observation} → act {tick, offers, gossip}.
-import { WoodStream, fmt, h, renderBadge, serverBase, socketUrl } from "./wood.js";
+import { WoodStream, fmt, h, renderBadge, safeText, serverBase, socketUrl } from "./wood.js";
 
 const MAX_OFFERS = 3;
 const LOG_ROWS = 200;
@@ -275,14 +275,14 @@ function orderEntry(act, standing) {
 function setOrderStatus(entry, kind, text) {
   entry.el.dataset.kind = kind;
   entry.status = kind;
-  entry.el.querySelector(".order-status").textContent = text;
+  entry.el.querySelector(".order-status").textContent = safeText(text);
 }
 
 function setOfferResult(entry, index, result, text) {
   const line = entry.lines[index];
   if (!line) return;
   line.dataset.result = result;
-  line.querySelector(".offer-result").textContent = ` → ${text}`;
+  line.querySelector(".offer-result").textContent = safeText(` → ${text}`);
 }
 
 /** The market's answer to the act for `tick`, from the events the next turn carries. */
@@ -415,7 +415,7 @@ function showWho() {
   } else if (link === "connecting") {
     who.textContent = "joining…";
   } else {
-    who.textContent = released ? `not holding a creature (you let go of ${released})` : "not holding a creature";
+    who.textContent = safeText(released ? `not holding a creature (you let go of ${released})` : "not holding a creature");
   }
 }
 

@@ -258,26 +258,38 @@ export function fmt(value, digits = 2) {
   return s.includes(".") ? s.replace(/\.?0+$/, "") : s;
 }
 
-/** Create an element with attributes and children (strings become text). */
+// Control, bidi and invisible characters a world's strangers may put in a name or a line:
+// a right-to-left override would turn "at 1.25" into "52.1 ta". The joiner (U+200D) and
+// variation selectors stay, so emoji sequences stay whole.
+const UNSAFE = /[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u061c\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+const BREAKS = /[\t\n\v\f\r\u2028\u2029]/g;
+
+/** `text` as one line fit for the page: no control, bidi or invisible characters. */
+export function safeText(text) {
+  const s = String(text);
+  return s.replace(BREAKS, " ").replace(UNSAFE, "");
+}
+
+/** Create an element with attributes and children (strings become text, made safe). */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null || v === false) continue;
     if (k === "class") el.className = v;
-    else if (k === "text") el.textContent = v;
+    else if (k === "text") el.textContent = safeText(v);
     else if (k.startsWith("data-")) el.setAttribute(k, v);
     else if (k === "style") el.setAttribute("style", v);
     else el[k] = v;
   }
   for (const child of children.flat()) {
     if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    el.append(child instanceof Node ? child : document.createTextNode(safeText(child)));
   }
   return el;
 }
 
 /** Set text only when it changed: keeps layout work per tick to what really moved. */
 export function setText(el, text) {
-  const s = String(text);
+  const s = safeText(text);
   if (el.textContent !== s) el.textContent = s;
 }
