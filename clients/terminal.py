@@ -133,16 +133,16 @@ def compact(title: str, **kwargs: Any) -> Table:
     )
 
 
+def wealth_of(world: Mapping[str, Any], c: Mapping[str, Any]) -> float:
+    """Pebbles and stores at reference prices (as the web viewer's board counts it)."""
+    goods = world["goods"]
+    stores = sum(n * float(goods[g]["ref"]) for g, n in c["stores"].items() if g in goods)
+    return float(c["pebbles"]) + float(stores)
+
+
 def by_wealth(world: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The creatures, the richest (pebbles and stores at reference prices) first."""
-    prices = {g: float(b["ref"]) for g, b in world["goods"].items()}
-
-    def wealth(c: Mapping[str, Any]) -> float:
-        return float(c["pebbles"]) + float(
-            sum(n * prices.get(g, 0.0) for g, n in c["stores"].items())
-        )
-
-    return sorted(world["creatures"].values(), key=lambda c: -wealth(c))
+    """The creatures, the richest first."""
+    return sorted(world["creatures"].values(), key=lambda c: -wealth_of(world, c))
 
 
 def creatures_table(
@@ -156,14 +156,15 @@ def creatures_table(
         title += f" ({len(shown_rows)} of {total}: a taller terminal shows more)"
     table = compact(title)
     # Narrow, the columns one can do without go: what it makes, its stores, the model's name.
-    columns = ("creature", "brain", "makes", "pebbles", "mood", "state", "stores")
-    shown = columns if wide else ("creature", "brain", "pebbles", "mood", "state")
+    columns = ("creature", "brain", "makes", "wealth", "pebbles", "mood", "state", "stores")
+    shown = columns if wide else ("creature", "brain", "wealth", "pebbles", "mood", "state")
     for column in shown:
+        money = column in ("wealth", "pebbles")
         table.add_column(
             column,
-            justify="right" if column == "pebbles" else "left",
+            justify="right" if money else "left",
             no_wrap=column != "stores",
-            min_width=PRICE_WIDTH if column == "pebbles" else None,
+            min_width=PRICE_WIDTH if money else None,
         )
     for c in shown_rows:
         mood = float(c["mood"])
@@ -182,8 +183,9 @@ def creatures_table(
             ),
             "brain": brain_kind(c, detail=wide),
             "makes": c["produces"],
+            "wealth": num(wealth_of(world, c), 1),
             "pebbles": num(c["pebbles"]),
-            "mood": Text(bar(mood, 8), style=mood_style),
+            "mood": Text(bar(mood, 8 if wide else 6), style=mood_style),
             "state": state,
             "stores": stores,
         }
@@ -217,10 +219,13 @@ def prices_table(world: Mapping[str, Any], *, wide: bool = True) -> Table:
     return table
 
 
-def trades_table(world: Mapping[str, Any], rows: int = TRADE_ROWS) -> Table:
+def trades_table(world: Mapping[str, Any], rows: int = TRADE_ROWS, *, wide: bool = True) -> Table:
     names = {cid: c["name"] for cid, c in world["creatures"].items()}
     table = compact("trades")
-    for column in ("tick", "good", "qty", "price", "buyer ← seller"):
+    columns: tuple[str, ...] = ("tick", "good", "qty", "price", "buyer ← seller")
+    if not wide:
+        columns = columns[1:]  # narrow, the tick goes: the newest come first anyway
+    for column in columns:
         # One line a trade: the names give way (…) before a price does.
         table.add_column(
             column,
@@ -231,13 +236,14 @@ def trades_table(world: Mapping[str, Any], rows: int = TRADE_ROWS) -> Table:
         )
     trades = sorted(world["trades"].values(), key=lambda t: -t["tick"])[:rows]
     for t in trades:
-        table.add_row(
+        cells = [
             str(t["tick"]),
             t["good"],
             str(t["qty"]),
             num(t["price"]),
             f"{names.get(t['buyer'], t['buyer'])} ← {names.get(t['seller'], t['seller'])}",
-        )
+        ]
+        table.add_row(*cells[len(cells) - len(columns) :])
     return table
 
 
@@ -320,7 +326,9 @@ class Dashboard:
             market = Table.grid(expand=True, padding=(0, 2))
             market.add_column(width=54 if wide else 30)
             market.add_column(ratio=1)
-            market.add_row(prices_table(world, wide=wide), trades_table(world, max(goods, 3)))
+            market.add_row(
+                prices_table(world, wide=wide), trades_table(world, max(goods, 3), wide=wide)
+            )
             market_lines = max(goods, 3) + 3
             blocks: list[RenderableType] = [market]
         else:
