@@ -66,6 +66,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--width", type=int, default=1280, help="viewport width (default 1280)")
     parser.add_argument("--height", type=int, default=900, help="viewport height (default 900)")
+    parser.add_argument(
+        "--widgets",
+        default=OVERLAY_WIDGETS,
+        help=f"the overlay's widgets with --page overlay (default {OVERLAY_WIDGETS}; "
+        "'title' gives a near-idle page: the machine's own baseline)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--trace", type=Path, metavar="PATH", help="also write the Chrome trace (open in DevTools)"
@@ -122,7 +128,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             async with async_playwright() as p:
                 browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = await browser.new_page(viewport={"width": args.width, "height": args.height})
-                path = "/" if args.page == "viewer" else f"/overlay?widgets={OVERLAY_WIDGETS}"
+                widgets = getattr(args, "widgets", OVERLAY_WIDGETS)
+                path = "/" if args.page == "viewer" else f"/overlay?widgets={widgets}"
                 await page.goto(server.url + path)
                 await page.wait_for_function("Number(document.body.dataset.tick) > 0")
                 await page.wait_for_timeout(1000)  # let the first history load settle

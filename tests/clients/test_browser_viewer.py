@@ -187,3 +187,16 @@ async def test_a_thousand_creature_world_renders_and_stays_interactive(
         assert not page.errors
     finally:
         await wood.stop()
+
+
+async def test_lists_out_of_view_catch_up_when_seen(wood: Wood, browser: Any) -> None:
+    page = await live_viewer(browser, wood.http + "/", width=1280, height=720)
+    start = int(await page.get_attribute("body", "data-tick") or 0)
+    await page.wait_for_function(f"Number(document.body.dataset.tick) >= {start + 6}")
+    await page.locator("#trades-panel").scroll_into_view_if_needed()
+    await page.wait_for_timeout(300)
+    newest = int(await page.get_attribute("#trades li >> nth=0", "data-tick") or 0)
+    world = wood.running.hub.world
+    latest = max(t["tick"] for t in world["trades"].values())
+    assert newest >= latest - 2
+    assert await page.locator("#trades li").count() <= 40

@@ -433,6 +433,8 @@ function remember(list, items) {
 }
 
 function seedTapes(world) {
+  waiting.trades = [];
+  waiting.feed = [];
   const trades = Object.values(world.trades).sort((a, b) => b.tick - a.tick);
   $("trades").replaceChildren(...trades.slice(0, TICKER_ROWS).map((t) => tradeItem(world, t)));
   const gossip = Object.values(world.gossip).sort((a, b) => b.tick - a.tick);
@@ -442,8 +444,41 @@ function seedTapes(world) {
   tape = { trades: trades.slice().reverse(), gossip: gossip.slice().reverse() };
 }
 
+// A list out of view is not drawn into: its newest rows wait (capped) until it is seen.
+const inView = { trades: true, feed: true };
+const waiting = { trades: [], feed: [] };
+if (typeof IntersectionObserver !== "undefined") {
+  const seen = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      const key = entry.target.id;
+      inView[key] = entry.isIntersecting;
+      if (entry.isIntersecting && waiting[key].length && stream.world) flushList(stream.world, key);
+    }
+  }, { rootMargin: "100px" });
+  seen.observe($("trades"));
+  seen.observe($("feed"));
+}
+
+function flushList(world, key) {
+  const rowsKept = key === "trades" ? TICKER_ROWS : FEED_ROWS;
+  const pending = waiting[key].splice(0);
+  const items = [];
+  for (let i = pending.length - 1; i >= 0 && items.length < rowsKept; i -= 1) {
+    const item = key === "trades" ? tradeItem(world, pending[i]) : describeEvent(world, pending[i].event, pending[i].tick);
+    if (item) items.push(item);
+  }
+  prependCapped($(key), items, rowsKept);
+}
+
+function queue(key, items, cap) {
+  const list = waiting[key];
+  for (const item of items) list.push(item);
+  if (list.length > cap * 4) list.splice(0, list.length - cap);
+}
+
 function renderEvents(world, events) {
-  // A big Wood trades hundreds of times a tick: elements only for the rows the lists keep.
+  // A big Wood trades hundreds of times a tick: elements only for the rows the lists keep,
+  // and only for lists in view.
   const trades = [];
   const news = [];
   for (const { tick, event } of events) {
@@ -456,14 +491,10 @@ function renderEvents(world, events) {
   }
   remember(tape.trades, trades);
   remember(tape.gossip, []);
-  const shownTrades = trades.slice(-TICKER_ROWS).reverse().map((t) => tradeItem(world, t));
-  const items = [];
-  for (let i = news.length - 1; i >= 0 && items.length < FEED_ROWS; i -= 1) {
-    const item = describeEvent(world, news[i].event, news[i].tick);
-    if (item) items.push(item);
-  }
-  prependCapped($("trades"), shownTrades, TICKER_ROWS);
-  prependCapped($("feed"), items, FEED_ROWS);
+  queue("trades", trades, TICKER_ROWS);
+  queue("feed", news.filter((n) => n.event.type !== "market_cleared"), FEED_ROWS);
+  if (inView.trades) flushList(world, "trades");
+  if (inView.feed) flushList(world, "feed");
 }
 
 function renderLegends(world) {
