@@ -1,9 +1,9 @@
 // The play page: the bot protocol's first client, driven by a person.
 // join {token} → joined; each tick turn {tick, deadline_ms, observation} → act {tick, offers, gossip}.
+import { OrderLog, note as noteIn, reasonText } from "./orders.js";
 import { WoodStream, fmt, h, renderBadge, safeText, serverBase, socketUrl } from "./wood.js";
 
 const MAX_OFFERS = 3;
-const LOG_ROWS = 200;
 const FINAL_CLOSE = { 4000: "another connection took this creature", 4001: "the token was revoked" };
 const $ = (id) => document.getElementById(id);
 
@@ -136,7 +136,7 @@ function sendAct() {
   sentTick = turn.tick;
   queued = false;
   setSendButton(SEND_NOW, true);
-  orderEntry(act, $("standing").checked && !pressed);
+  orders.add(act, $("standing").checked && !pressed);
   pressed = false;
 }
 
@@ -218,109 +218,14 @@ function tickCountdown() {
 
 // ---- the socket ------------------------------------------------------------------------
 
-const REASONS = {
-  insufficient_goods: "you do not hold that many",
-  insufficient_pebbles: "not enough pebbles for that limit",
-  exiled: "your creature is in exile",
-  unknown_good: "no such good here",
-  own_good: "a creature never buys what it makes",
-};
-
-function reasonText(reason) {
-  return REASONS[reason] ? `${REASONS[reason]} (${reason})` : String(reason || "refused").replaceAll("_", " ");
-}
-
 function names() {
   const out = {};
   for (const [id, c] of Object.entries(world?.creatures || {})) out[id] = c.name;
   return out;
 }
 
-function stamp() {
-  return h("span", { class: "muted small", text: `${new Date().toLocaleTimeString()} ` });
-}
-
-/** A line in the log that is not an order: joins, errors, queued sends. */
-function note(kind, text) {
-  const list = $("log");
-  list.prepend(h("li", { "data-kind": kind }, stamp(), text));
-  while (list.children.length > LOG_ROWS) list.lastElementChild.remove();
-}
-
-// One entry per act, kept: what was sent, then the server's answer (accepted or refused, at
-// once), then the market's (filled, partly filled, refused with its reason, or left standing
-// unfilled) when the next turn brings the tick's events.
-const orders = new Map(); // tick → {el, offers, lines, status}
-
-function orderEntry(act, standing) {
-  const el = h("li", { class: "order", "data-kind": "sent", "data-tick": String(act.tick) });
-  const head = h("div", { class: "order-head" }, stamp(), h("strong", { text: `tick ${act.tick}` }), " ",
-    h("span", { class: "order-status", text: "sent" }), standing ? h("span", { class: "pill", text: "standing" }) : null);
-  const lines = act.offers.map((o, i) =>
-    h("div", { class: "offer-line", "data-index": String(i), "data-result": "sent" },
-      `${o.side} ${o.qty} ${o.good} at most ${fmt(o.price)}`.replace(/^sell (.*) at most/, "sell $1 at least"),
-      h("span", { class: "offer-result", text: "" })));
-  el.append(head, ...lines);
-  if (!act.offers.length) el.append(h("div", { class: "offer-line muted", text: "no offers" }));
-  if (act.gossip) el.append(h("div", { class: "offer-line muted", text: `said “${act.gossip}”` }));
-  const list = $("log");
-  list.prepend(el);
-  while (list.children.length > LOG_ROWS) list.lastElementChild.remove();
-  const entry = { el, offers: act.offers, lines, status: "sent" };
-  orders.set(act.tick, entry);
-  for (const old of orders.keys()) if (old < act.tick - LOG_ROWS) orders.delete(old);
-  return entry;
-}
-
-function setOrderStatus(entry, kind, text) {
-  entry.el.dataset.kind = kind;
-  entry.status = kind;
-  entry.el.querySelector(".order-status").textContent = safeText(text);
-}
-
-function setOfferResult(entry, index, result, text) {
-  const line = entry.lines[index];
-  if (!line) return;
-  line.dataset.result = result;
-  line.querySelector(".offer-result").textContent = safeText(` → ${text}`);
-}
-
-/** The market's answer to the act for `tick`, from the events the next turn carries. */
-function settle(tick, events, me) {
-  const entry = orders.get(tick);
-  if (!entry || entry.status === "refused") return;
-  const refused = new Map();
-  const fills = [];
-  for (const e of events) {
-    if (e.type === "offer_rejected" && e.creature === me) refused.set(e.index, e.reason);
-    if (e.type === "trade_cleared" && (e.buyer === me || e.seller === me)) fills.push(e);
-  }
-  let filled = 0;
-  let refusedCount = 0;
-  entry.offers.forEach((o, i) => {
-    if (refused.has(i)) {
-      refusedCount += 1;
-      setOfferResult(entry, i, "refused", `refused: ${reasonText(refused.get(i))}`);
-      return;
-    }
-    const mine = fills.filter((f) => f.good === o.good && (o.side === "buy" ? f.buyer === me : f.seller === me));
-    const qty = mine.reduce((n, f) => n + f.qty, 0);
-    if (!qty) {
-      setOfferResult(entry, i, "unfilled", `not filled: no ${o.side === "buy" ? "seller" : "buyer"} met your limit`);
-      return;
-    }
-    filled += 1;
-    const who = [...new Set(mine.map((f) => names()[o.side === "buy" ? f.seller : f.buyer] ?? (o.side === "buy" ? f.seller : f.buyer)))];
-    const text = `${qty < o.qty ? `partly filled, ${qty} of ${o.qty}` : `filled ${qty}`} at ${fmt(mine[0].price)}` +
-      ` (${o.side === "buy" ? "from" : "to"} ${who.join(", ")})`;
-    setOfferResult(entry, i, qty < o.qty ? "partial" : "filled", text);
-  });
-  const n = entry.offers.length;
-  if (!n) setOrderStatus(entry, "done", "nothing to trade");
-  else if (refusedCount === n) setOrderStatus(entry, "refused", "refused by the market");
-  else if (filled) setOrderStatus(entry, "filled", `${filled} of ${n} filled`);
-  else setOrderStatus(entry, "unfilled", refusedCount ? `${refusedCount} refused, none filled` : "none filled");
-}
+const orders = new OrderLog(document.getElementById("log"), names);
+const note = (kind, text) => noteIn($("log"), kind, text);
 
 // ---- purse and P&L ---------------------------------------------------------------------
 
@@ -440,7 +345,7 @@ function receive(msg) {
       heldName = whoIs(msg.observation);
       spawning = false;
       showWho();
-      settle(msg.tick - 1, msg.events || [], msg.observation.creature);
+      orders.settle(msg.tick - 1, msg.events || [], msg.observation.creature);
       renderObservation(msg.observation, msg.events);
       renderPurse(msg.observation);
       suggestPrices();
@@ -448,20 +353,11 @@ function receive(msg) {
       requestAnimationFrame(tickCountdown);
       if (queued || $("standing").checked) sendAct();
       break;
-    case "accepted": {
-      const entry = orders.get(msg.tick);
-      if (entry) {
-        setOrderStatus(entry, "accepted", "accepted: the market answers next tick");
-        for (const r of msg.refused || []) setOfferResult(entry, r.index, "refused", `refused: ${reasonText(r.reason)}`);
-      }
+    case "accepted":
+      orders.accepted(msg);
       break;
-    }
     case "error": {
-      const entry = msg.tick !== undefined && msg.tick !== null ? orders.get(msg.tick) : null;
-      if (entry && entry.status === "sent") {
-        setOrderStatus(entry, "refused", `refused: ${msg.code.replaceAll("_", " ")}: ${msg.message}`);
-        entry.lines.forEach((_, i) => setOfferResult(entry, i, "refused", "not traded"));
-      } else {
+      if (!orders.refused(msg)) {
         note("error", `${msg.code}${msg.tick !== undefined && msg.tick !== null ? ` (tick ${msg.tick})` : ""}: ${msg.message}`);
       }
       if (msg.code === "bad_token") {
