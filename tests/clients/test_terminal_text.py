@@ -29,6 +29,8 @@ from clients.screen_text import clean
 from clients.terminal import render
 from server.world import load_scenario, new_world, world_document
 
+from .conftest import Wood, admin
+
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = {
     "mossback": "\x1b]0;PWNED\x1b\\Mossback",
@@ -169,5 +171,40 @@ async def test_in_tmux_the_world_cannot_retitle_clear_or_write_the_clipboard(
         assert len(lines) <= 24
         assert sum("Bram" in line for line in lines) == 1
         assert any("Mal" in line and "I am selling honey cheap at 1.25" in line for line in lines)
+    finally:
+        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], check=False, capture_output=True)
+
+
+async def test_in_tmux_pausing_a_real_world_shows_paused_within_a_tick(wood: Wood) -> None:
+    if shutil.which("tmux") is None:
+        if os.environ.get("CI"):
+            pytest.fail("tmux must be installed in CI (apt-get install -y tmux)")
+        pytest.skip("tmux is not installed")
+    env = f"PYTHONPATH={ROOT} TERM=xterm-256color"
+    command = f"cd {ROOT} && {env} {sys.executable} -m server view {wood.http}"
+    tmux("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "80", "-y", "24", command)
+    try:
+
+        async def screen_says(word: str, timeout: float) -> str:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                screen = tmux("capture-pane", "-p", "-t", "t")
+                if word in screen:
+                    return screen
+                await asyncio.sleep(0.05)
+            raise AssertionError(f"{word!r} not on screen: {screen}")
+
+        screen = await screen_says("● live", 20)
+        # Every creature of the default world on an 80x24 terminal.
+        for creature in wood.running.hub.world["creatures"].values():
+            assert creature["name"] in screen
+        period = wood.running.clock.period
+        began = time.monotonic()
+        await admin(wood, "POST", "/api/admin/pause")
+        await screen_says("‖ paused", 5)
+        # Within a tick, and the quarter second of the viewer's redraw.
+        assert time.monotonic() - began < period + 0.5
+        await admin(wood, "POST", "/api/admin/resume")
+        await screen_says("● live", 5)
     finally:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], check=False, capture_output=True)
