@@ -219,7 +219,7 @@ async def test_an_order_placed_by_hand_on_the_play_page_trades_in_the_viewer(
         # The viewer draws a list only while it is in view: look at the trades.
         await viewer.locator("#trades-panel").scroll_into_view_if_needed()
         trade = viewer.locator("#trades li[data-buyer='vesper'][data-good='firewood']")
-        await trade.first.wait_for(timeout=20000)
+        await trade.first.wait_for(timeout=40000)  # ticks run late on a loaded machine
         assert "Vesper" in await trade.first.inner_text()
     finally:
         await wood.stop()
