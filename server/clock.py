@@ -50,6 +50,19 @@ log = logging.getLogger(__name__)
 
 MIN_PERIOD = 0.02
 MAX_PERIOD = 3600.0
+BRAIN_FAILURES = frozenset(
+    {
+        "brain_error",
+        "brain_busy",
+        "deadline",
+        "missing",
+        "engine_error",
+        "engine_busy",
+        "backoff",
+        "fallback_error",
+    }
+)
+"""No-op reasons that mean a mind failed (a bot that does not answer is not a failure)."""
 
 
 @dataclass(slots=True)
@@ -106,6 +119,9 @@ class Clock:
         """The tick a command queued now applies to."""
         self._last_audience = time.monotonic()
         self.pacer = GcPacer()
+        self.failing = ""
+        """Why the world is degraded (brains failing last tick), or "" when it is not."""
+        self._announced: tuple[str, float, str] | None = None
 
     @property
     def period(self) -> float:
@@ -113,14 +129,40 @@ class Clock:
 
     # Operator commands
 
+    @property
+    def status(self) -> str:
+        """The world's state for viewers: paused, idle, degraded or live."""
+        if self.paused:
+            return "paused"
+        if self.idle:
+            return "idle"
+        return "degraded" if self.failing else "live"
+
+    def announce(self) -> None:
+        """Tell viewers the status (a `status` frame) when it or the period changed."""
+        now = (self.status, self.period, self.failing)
+        if now != self._announced:
+            self._announced = now
+            self.hub.announce(
+                {
+                    "type": "status",
+                    "status": now[0],
+                    "tick": self.state.tick,
+                    "period": now[1],
+                    "reason": now[2] or None,
+                }
+            )
+
     def pause(self) -> None:
         self.paused = True
         self.metrics.paused.set(1)
+        self.announce()
         self._wake.set()
 
     def resume(self) -> None:
         self.paused = False
         self.metrics.paused.set(0)
+        self.announce()
         self._wake.set()
 
     def set_period(self, seconds: float) -> None:
@@ -129,6 +171,7 @@ class Clock:
             raise ValueError(f"a tick lasts between {MIN_PERIOD} and {MAX_PERIOD} seconds")
         self.config.period = seconds
         self._next_at = self._last_start + seconds
+        self.announce()
         self._wake.set()
 
     def command(self, command: Command) -> int:
@@ -200,6 +243,7 @@ class Clock:
         if idle != self.idle:
             self.idle = idle
             log.info("world %s", "idle" if idle else "awake")
+            self.announce()
         return idle and cfg.idle == "pause"
 
     async def tick(self, *, deadline: float) -> None:
@@ -236,6 +280,9 @@ class Clock:
         if self.relay is not None:
             self.relay.settle(new_state, wire, commands)
         self.hub.publish(new_state.tick, patch, wire, world)
+        failed = [r for r in results.values() if r.noop_reason in BRAIN_FAILURES]
+        self.failing = f"{len(failed)} of {len(results)} minds failed" if failed else ""
+        self.announce()
         self.history.add(new_state.tick, point)
         done = time.perf_counter()
         self.last_tick_ms = (done - began) * 1000
