@@ -206,7 +206,7 @@ async def healthz(request: web.Request) -> web.StreamResponse:
     clock = request.app[CLOCK]
     return json_response(
         {
-            "ok": True,
+            **clock.health_report(),  # ok: false while a brain is failing, with the reason
             "tick": clock.state.tick,
             "paused": clock.paused,
             "idle": clock.idle,

@@ -167,6 +167,21 @@ class ModelBrain:
             )
         return out
 
+    async def warm_up(
+        self, observations: Mapping[str, Observation], *, timeout_s: float
+    ) -> tuple[float, float]:
+        """Two batches of these creatures' prompts straight to the engine, as a tick would
+        send them: (cold, warm) seconds. Raises what the engine raises, or `TimeoutError`
+        when a batch takes over `timeout_s`."""
+        prompts = [self.builder.renderer(self.builder.messages(o)) for o in observations.values()]
+        took: list[float] = []
+        for _ in range(2):
+            began = time.monotonic()
+            async with asyncio.timeout(timeout_s):
+                await self.engine.generate(prompts, schema=self.schema, max_tokens=self.max_tokens)
+            took.append(time.monotonic() - began)
+        return took[0], took[1]
+
     def _fail(self, error: BaseException) -> None:
         self.failures += 1
         delay = min(self.backoff_first_s * 2 ** (self.failures - 1), self.backoff_max_s)

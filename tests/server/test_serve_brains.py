@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 
 from server.minds.brain import ScriptedBrain
+from server.minds.cadence import NeverDecides
 from server.minds.engine import Engine
 from server.minds.engines import EngineConfigError, EngineOptions
 from server.minds.model_brain import ModelBrain
@@ -120,30 +122,64 @@ async def test_model_creatures_decide_in_one_batch_and_their_traces_keep_the_mes
     assert ok[0]["raw"] == GOOD
 
 
-async def test_a_slow_engine_makes_model_creatures_noop_without_delaying_ticks(
-    tmp_path: Path,
-) -> None:
-    engine = FakeEngine(delay=5.0)
+async def test_an_engine_slower_than_the_tick_decides_at_its_cadence(tmp_path: Path) -> None:
+    """A batch takes 2.5 ticks: the clock keeps its pace, model creatures decide every few
+    ticks from the observation their batch started on, and nearly every decision lands."""
     period = 0.1
+    engine = FakeEngine(delay=2.5 * period)
     server = await start(
         config(tmp_path / "data", brain="openai", model="m", base_url="http://x", tick=period),
         engines=Starter(engine),
     )
     try:
-        began = asyncio.get_running_loop().time()
-        start_tick = server.clock.state.tick
-        await asyncio.sleep(1.0)
-        elapsed = asyncio.get_running_loop().time() - began
-        done = server.clock.state.tick - start_tick
+        (plan,) = server.plans
+        warmups = len(engine.batches)
+        first = server.clock.state.tick
+        while server.clock.state.tick < first + 60:
+            await asyncio.sleep(0.05)
+        async with aiohttp.ClientSession() as session:
+            async with session.get(server.url + "/metrics") as resp:
+                text = await resp.text()
+            async with session.get(server.url + "/healthz") as resp:
+                health = await resp.json()
     finally:
         await server.stop()
-    assert done >= int(elapsed / period) - 2, f"only {done} ticks in {elapsed:.2f} s"
-    assert server.clock.metrics.overruns.get() == 0
-    noops = server.clock.metrics.noops
-    assert noops.get(reason="deadline") >= len(server.clock.state.creatures)
-    assert noops.get(reason="engine_busy") > 0  # the late batch is not handed a second one
-    assert len(engine.batches) == 1
+    assert warmups == 2 and plan.auto and plan.names == ("model", "scripted")
+    assert 0.2 < plan.warm_s < 0.5 and plan.cadence == 5  # ceil((1.5 * 0.25 - 0.06) / 0.1) + 1
+    metrics = server.clock.metrics
+    assert metrics.overruns.get() == 0
+    creatures = len(server.clock.state.creatures)
+    assert set(engine.batches) == {creatures}  # one batched call for all, one at a time
+    due = sum(metrics.decisions.get(brain="fake", status=s) for s in ("ok", "repaired", "noop"))
+    applied = metrics.decisions.get(brain="fake", status="ok")
+    assert due >= 60 / plan.cadence * creatures
+    assert applied >= 0.9 * due, f"{applied} of {due} decisions applied"
+    assert metrics.noops.get(reason="thinking") > due  # held between decisions
+    assert metrics.noops.get(reason="deadline") <= 0.1 * due
+    assert f'smallwood_decisions_total{{brain="fake",status="ok"}} {applied}' in text
+    assert 'smallwood_noops_total{reason="thinking"}' in text
+    assert 'smallwood_brain_cadence_ticks{brain="model"} 5.0' in text
+    assert health["ok"] is True and health["problems"] == []
     assert engine.closed
+
+
+async def test_a_cadence_that_can_never_decide_is_refused(tmp_path: Path) -> None:
+    engine = FakeEngine(delay=0.25)
+    with pytest.raises(
+        NeverDecides,
+        match=r"cadence 2 at a 0\.1 s tick gives it 0\.16 s.*"
+        r"set cadence = 5 or more",
+    ):
+        await start(
+            config(tmp_path / "data", brain="openai", model="m", base_url="http://x", cadence=2),
+            engines=Starter(engine),
+        )
+    assert engine.closed
+    store = Store.open(tmp_path / "data")  # no world was made, the lock was released
+    try:
+        assert await store.load() is None
+    finally:
+        store.close()
 
 
 async def test_an_engine_that_fails_to_start_leaves_no_world_and_no_lock(tmp_path: Path) -> None:
