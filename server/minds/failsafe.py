@@ -68,7 +68,7 @@ class BrainHealth:
     def failed(self, brain: str, error: BaseException, creatures: int) -> None:
         key = (brain, type(error).__name__)
         self.errors[key] = self.errors.get(key, 0) + 1
-        text = f"{type(error).__name__}: {error}"
+        text = f"{type(error).__name__}: {' '.join(str(error).split())}"  # one line
         current = self.failing.get(brain)
         if current is None or current.error != text:
             log.error(

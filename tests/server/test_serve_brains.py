@@ -221,3 +221,57 @@ async def test_a_scenario_brain_drives_its_creatures_beside_the_scripted_ones(
     finally:
         await running.stop()
     assert engine.closed
+
+
+async def test_a_brain_that_raises_silences_only_its_own_creatures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = load_scenario().model_dump(mode="json", by_alias=True)
+    data["brains"] = {"qwen": {"engine": "openai", "model": "qwen", "base_url": "http://x"}}
+    data["creatures"][1]["brain"] = "qwen"  # oona
+    scenario = tmp_path / "mixed.json"
+    scenario.write_bytes(orjson.dumps(data))
+    broken = True
+    real = ModelBrain.decide
+
+    async def decide(self: ModelBrain, observations: Any, *, deadline: float) -> Any:
+        if broken:
+            raise RuntimeError("the prompt builder fell over")
+        return await real(self, observations, deadline=deadline)
+
+    monkeypatch.setattr(ModelBrain, "decide", decide)
+    running = await start(
+        config(tmp_path / "data", scenario=scenario), engines=Starter(FakeEngine())
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            while running.clock.state.tick < 8:
+                await asyncio.sleep(0.05)
+            async with session.get(running.url + "/healthz") as resp:
+                sick = await resp.json()
+            async with session.get(running.url + "/metrics") as resp:
+                text = await resp.text()
+            traded = {t.buyer for t in running.clock.state.trades} | {
+                t.seller for t in running.clock.state.trades
+            }
+            broken = False
+            mark = running.clock.state.tick
+            while running.clock.state.tick < mark + 3:
+                await asyncio.sleep(0.05)
+            async with session.get(running.url + "/healthz") as resp:
+                well = await resp.json()
+    finally:
+        await running.stop()
+    assert sick["ok"] is False
+    assert sick["problems"][0].startswith(
+        "brain 'fake' failing: RuntimeError: the prompt builder fell over"
+    )
+    assert 'smallwood_brain_errors_total{brain="fake",error="RuntimeError"}' in text
+    assert 'smallwood_brain_failing{brain="fake"} 1.0' in text
+    noops = running.clock.metrics.noops
+    assert noops.get(reason="brain_error") >= 7  # oona, once a tick
+    assert running.clock.metrics.decisions.get(brain="scripted", status="ok") >= 4 * 8
+    assert traded and "oona" not in traded  # the others traded
+    assert well["ok"] is True and well["problems"] == []
+    reasons = {r.get("noop_reason") for r in traces(tmp_path / "data") if r["brain"] == "fake"}
+    assert "brain_error" in reasons
