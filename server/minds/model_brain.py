@@ -10,6 +10,10 @@ creature by the deadline (plus the few milliseconds parsing takes):
 - the engine raised: no-op "engine_error" for all, logged, and the brain backs off
   exponentially (1 s, 2 s, 4 s... up to a minute): calls inside the back-off window are not
   made at all, their creatures no-op "backoff"; the first success resets it;
+- no answer by the deadline while the engine has not answered anything since its last
+  miss (or ever): that counts as an engine failure too, so an engine that never answers
+  (a crash-looping container) is backed off rather than handed a batch every tick; any
+  answer, even a late one, ends the back-off;
 - the previous batch is still running when the next tick comes (a non-abortable engine past
   its deadline): no-op "engine_busy" for all, the engine is not handed a second batch. An
   engine that aborts on cancel (`aborts_on_cancel`) is cancelled at the deadline instead, so
@@ -73,6 +77,8 @@ class ModelBrain:
         self.calls = 0
         """Batches handed to the engine (one per tick at most)."""
         self._batch: asyncio.Task[list[str | None]] | None = None
+        self._silent = True
+        """No answer from the engine since its last miss (or ever)."""
 
     @property
     def busy(self) -> bool:
@@ -115,7 +121,7 @@ class ModelBrain:
                 [prompts[cid] for cid in ids], schema=self.schema, max_tokens=self.max_tokens
             )
         )
-        batch.add_done_callback(_forget)
+        batch.add_done_callback(self._settled)
         self._batch = batch
         timeout = None if math.isinf(deadline) else max(0.0, deadline - time.monotonic())
         try:
@@ -123,9 +129,11 @@ class ModelBrain:
         except asyncio.CancelledError:
             if self.engine.aborts_on_cancel:
                 batch.cancel()
+            self._missed()
             raise
         if not done:
             log.info("%s: no answer by the deadline for %d creatures", self.name, len(ids))
+            self._missed()
             if self.engine.aborts_on_cancel:
                 batch.cancel()  # the answers would be discarded: free the engine now
             return all_noop("deadline")
@@ -180,7 +188,26 @@ class ModelBrain:
             async with asyncio.timeout(timeout_s):
                 await self.engine.generate(prompts, schema=self.schema, max_tokens=self.max_tokens)
             took.append(time.monotonic() - began)
+            self._silent = False
         return took[0], took[1]
+
+    def _missed(self) -> None:
+        """A batch got no answer in time: a failure if nothing has answered since the last."""
+        if self._silent:
+            self._fail(TimeoutError("no answer from the engine since its last missed batch"))
+        self._silent = True
+
+    def _settled(self, task: asyncio.Task[list[str | None]]) -> None:
+        """A batch ended: an answer, even a late one, shows the engine alive."""
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            log.debug("a batch ended with %r", error)  # read, so it is not reported unread
+            return
+        self._silent = False
+        self.failures = 0
+        self.backoff_until = -math.inf
 
     def _fail(self, error: BaseException) -> None:
         self.failures += 1
@@ -201,8 +228,3 @@ class ModelBrain:
             self._batch.cancel()
         await self.engine.aclose()
 
-
-def _forget(task: asyncio.Task[Any]) -> None:
-    """Retrieve a finished batch's exception so a late failure is logged, not left unread."""
-    if not task.cancelled() and task.exception() is not None:
-        log.debug("a batch ended with %r", task.exception())
