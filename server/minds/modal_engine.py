@@ -79,7 +79,8 @@ class ModalEngine:
         if cls is None:
             import modal  # noqa: PLC0415  (optional dependency: pip install modal)
 
-            if not (modal.config.config.get("token_id") and modal.config.config.get("token_secret")):
+            settings = modal.config.config
+            if not (settings.get("token_id") and settings.get("token_secret")):
                 raise ModalEngineError(
                     "no Modal token here: run `modal token new`, or set MODAL_TOKEN_ID and "
                     "MODAL_TOKEN_SECRET"

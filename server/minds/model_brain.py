@@ -227,4 +227,3 @@ class ModelBrain:
         if self._batch is not None and not self._batch.done():
             self._batch.cancel()
         await self.engine.aclose()
-
