@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import orjson
 import pytest
 
 from server.minds.brain import ScriptedBrain
-from server.minds.cadence import NeverDecides
+from server.minds.cadence import NeverDecides, auto_cadence
 from server.minds.engine import Engine
 from server.minds.engines import EngineConfigError, EngineOptions
 from server.minds.model_brain import ModelBrain
@@ -125,17 +126,28 @@ async def test_model_creatures_decide_in_one_batch_and_their_traces_keep_the_mes
 async def test_an_engine_slower_than_the_tick_decides_at_its_cadence(tmp_path: Path) -> None:
     """A batch takes 2.5 ticks: the clock keeps its pace, model creatures decide every few
     ticks from the observation their batch started on, and nearly every decision lands."""
-    period = 0.1
+    period = 0.2
     engine = FakeEngine(delay=2.5 * period)
     server = await start(
         config(tmp_path / "data", brain="openai", model="m", base_url="http://x", tick=period),
         engines=Starter(engine),
     )
+    clock = server.clock
+    phases: list[tuple[float, float]] = []  # (decisions, the rest), seconds, per tick
+    real_tick = clock.tick
+
+    async def timed_tick(*, deadline: float) -> None:
+        began = deadline - clock.period * clock.config.decision_share
+        await real_tick(deadline=deadline)
+        rest = clock.last_tick_ms / 1000
+        phases.append((time.monotonic() - began - rest, rest))
+
+    clock.tick = timed_tick  # type: ignore[method-assign]
     try:
         (plan,) = server.plans
         warmups = len(engine.batches)
         first = server.clock.state.tick
-        while server.clock.state.tick < first + 60:
+        while server.clock.state.tick < first + 40:
             await asyncio.sleep(0.05)
         async with aiohttp.ClientSession() as session:
             async with session.get(server.url + "/metrics") as resp:
@@ -145,20 +157,27 @@ async def test_an_engine_slower_than_the_tick_decides_at_its_cadence(tmp_path: P
     finally:
         await server.stop()
     assert warmups == 2 and plan.auto and plan.names == ("model", "scripted")
-    assert 0.2 < plan.warm_s < 0.5 and plan.cadence == 5  # ceil((1.5 * 0.25 - 0.06) / 0.1) + 1
+    assert 0.45 < plan.warm_s < 1.0
+    assert plan.cadence == auto_cadence(plan.warm_s, period, 0.6 * period) >= 5  # 0.5 s: 5
     metrics = server.clock.metrics
-    assert metrics.overruns.get() == 0
+    # The clock never waits for the mind: every decision phase ends at its deadline (0.12 s,
+    # plus slack for a loaded machine), never at the batch's 0.5 s. A tick overruns only if
+    # stepping or the store's commit stalled (seen here, 4x more processes than cores).
+    assert max(d for d, _ in phases) < 0.12 + 0.07, phases
+    stalled = sum(1 for d, rest in phases if d + rest > period)
+    assert metrics.overruns.get() <= stalled
+    assert stalled <= 2, phases
     creatures = len(server.clock.state.creatures)
     assert set(engine.batches) == {creatures}  # one batched call for all, one at a time
     due = sum(metrics.decisions.get(brain="fake", status=s) for s in ("ok", "repaired", "noop"))
     applied = metrics.decisions.get(brain="fake", status="ok")
-    assert due >= 60 / plan.cadence * creatures
+    assert due >= 40 / plan.cadence * creatures
     assert applied >= 0.9 * due, f"{applied} of {due} decisions applied"
     assert metrics.noops.get(reason="thinking") > due  # held between decisions
     assert metrics.noops.get(reason="deadline") <= 0.1 * due
     assert f'smallwood_decisions_total{{brain="fake",status="ok"}} {applied}' in text
     assert 'smallwood_noops_total{reason="thinking"}' in text
-    assert 'smallwood_brain_cadence_ticks{brain="model"} 5.0' in text
+    assert f'smallwood_brain_cadence_ticks{{brain="model"}} {plan.cadence}.0' in text
     assert health["ok"] is True and health["problems"] == []
     assert engine.closed
 
