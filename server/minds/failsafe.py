@@ -61,7 +61,8 @@ class BrainHealth:
         """One line per failing brain, for `/healthz` and the logs."""
         now = self.clock()
         return [
-            f"brain {name!r} failing: {f.error} ({f.repeats} times in a row, {now - f.since:.0f} s)"
+            f"brain {name!r} failing: {f.error} "
+            f"(failed calls in a row: {f.repeats}, for {now - f.since:.0f} s)"
             for name, f in sorted(self.failing.items())
         ]
 
