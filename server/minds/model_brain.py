@@ -117,9 +117,7 @@ class ModelBrain:
 
         self.calls += 1
         batch = asyncio.create_task(
-            self.engine.generate(
-                [prompts[cid] for cid in ids], schema=self.schema, max_tokens=self.max_tokens
-            )
+            self._generate([prompts[cid] for cid in ids], [observations[cid] for cid in ids])
         )
         batch.add_done_callback(self._settled)
         self._batch = batch
@@ -181,15 +179,22 @@ class ModelBrain:
         """Two batches of these creatures' prompts straight to the engine, as a tick would
         send them: (cold, warm) seconds. Raises what the engine raises, or `TimeoutError`
         when a batch takes over `timeout_s`."""
-        prompts = [self.builder.renderer(self.builder.messages(o)) for o in observations.values()]
+        seen = list(observations.values())
+        prompts = [self.builder.renderer(self.builder.messages(o)) for o in seen]
         took: list[float] = []
         for _ in range(2):
             began = time.monotonic()
             async with asyncio.timeout(timeout_s):
-                await self.engine.generate(prompts, schema=self.schema, max_tokens=self.max_tokens)
+                await self._generate(prompts, seen)
             took.append(time.monotonic() - began)
             self._silent = False
         return took[0], took[1]
+
+    async def _generate(
+        self, prompts: list[str], observations: list[Observation]
+    ) -> list[str | None]:
+        """The one batched engine call, the same for a tick's batch and the warm-up."""
+        return await self.engine.generate(prompts, schema=self.schema, max_tokens=self.max_tokens)
 
     def _missed(self) -> None:
         """A batch got no answer in time: a failure if nothing has answered since the last."""
