@@ -14,6 +14,7 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -374,9 +375,11 @@ async def _start(
         plans=plans,
     )
     for plan in plans:
+        _gauge_cadence(metrics, plan.names)(plan.cadence)
         for name in plan.names:
-            metrics.cadence.set(plan.cadence, brain=name)
             metrics.warm_latency.set(round(plan.warm_s, 4), brain=name)
+        if plan.paced.adaptive is not None:
+            plan.paced.adaptive.on_change = _gauge_cadence(metrics, plan.names)
     server.port = _bound_port(runner, config.port)
     server.task = asyncio.create_task(clock.run())
     return server
@@ -433,6 +436,14 @@ async def close_brains(brains: dict[str, Brain]) -> None:
             await brain.aclose()
         except Exception:
             log.exception("closing the %r brain failed", brain.name)
+
+
+def _gauge_cadence(metrics: Metrics, names: tuple[str, ...]) -> Callable[[int], None]:
+    def set_cadence(cadence: int) -> None:
+        for name in names:
+            metrics.cadence.set(cadence, brain=name)
+
+    return set_cadence
 
 
 def _idle_after(config: ServeConfig, plans: list[Plan]) -> float:

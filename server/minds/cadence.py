@@ -16,8 +16,12 @@ creatures decide every few ticks instead of every tick. `PacedBrain` wraps a bra
   tick T+k-1, waited for if need be: the world is the same whatever the engine's speed.
 
 k = 1 is one batch per tick, answered by that tick's deadline. `auto` picks k from the
-brain's warm batch latency, measured at start (`plan_brains`), with a margin; an explicit k
-whose budget is shorter than a warm batch is refused: such a brain could never decide.
+brain's warm batch latency, measured at start (`plan_brains`), with a margin, and live it
+keeps choosing (`Adaptive`): each landed batch updates the latency estimate (up at once,
+down slowly), and a batch that missed raises it to at least the budget it overran, so a
+machine or GPU that slows down lengthens the cadence instead of losing every batch. Headless
+runs keep k fixed: their world must not depend on the engine's speed. An explicit k whose
+budget is shorter than a warm batch is refused: such a brain could never decide.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from server.world.observe import Observation, observe_all
@@ -84,6 +88,27 @@ def lands_after(latency_s: float, period: float, decide_s: float, cadence: int) 
     return min(cadence - 1, max(0, math.ceil(late / period)) if late > 0 else 0)
 
 
+@dataclass(slots=True)
+class Adaptive:
+    """A live auto cadence: the latency estimate it is chosen from, kept up to date."""
+
+    period: float
+    decide_s: float
+    estimate_s: float
+    on_change: Callable[[int], None] | None = field(default=None, compare=False)
+    """Told the new cadence whenever it changes (the server's metrics gauge)."""
+
+    def landed(self, seconds: float) -> int:
+        est = self.estimate_s
+        self.estimate_s = seconds if seconds > est else 0.8 * est + 0.2 * seconds
+        return auto_cadence(self.estimate_s, self.period, self.decide_s)
+
+    def missed(self, cadence: int) -> int:
+        """A batch overran `cadence`: it takes at least that budget."""
+        self.estimate_s = max(self.estimate_s, budget_s(cadence, self.period, self.decide_s))
+        return max(cadence + 1, auto_cadence(self.estimate_s, self.period, self.decide_s))
+
+
 class PacedBrain:
     """A `Brain` whose creatures decide every `cadence` ticks, one batch in flight."""
 
@@ -94,7 +119,9 @@ class PacedBrain:
         *,
         between: Between = "hold",
         realtime: bool = True,
+        adaptive: Adaptive | None = None,
     ) -> None:
+        """`adaptive` (live only) re-chooses the cadence as batches land or miss."""
         if cadence < 1:
             raise ValueError("a cadence is at least 1 tick")
         self.brain = brain
@@ -102,12 +129,15 @@ class PacedBrain:
         self.cadence = cadence
         self.between = between
         self.realtime = realtime
+        self.adaptive = adaptive if realtime else None
         self.batches = 0
         """Batches started."""
         self._task: asyncio.Task[dict[str, DecisionResult]] | None = None
         self._started = 0
         self._ids: frozenset[str] = frozenset()
         self._last: dict[str, DecisionResult] = {}
+        self._began = 0.0
+        self._landed = 0.0
 
     @property
     def thinking(self) -> bool:
@@ -133,7 +163,10 @@ class PacedBrain:
                 self._task = None
                 if task.cancelled():
                     return self._answer({}, observations, "deadline")
-                return self._answer(task.result(), observations, "missing")
+                results = task.result()
+                if self.adaptive is not None and _answered(results):
+                    self._set(self.adaptive.landed(self._landed - self._began))
+                return self._answer(results, observations, "missing")
             if tick >= due:
                 log.info(
                     "%s: a batch of %d creatures is still out after %d ticks",
@@ -143,6 +176,8 @@ class PacedBrain:
                 )
                 task.cancel()
                 self._task = None
+                if self.adaptive is not None:
+                    self._set(self.adaptive.missed(self.cadence))
                 return self._answer({}, observations, "deadline")
         return {cid: self._hold(cid) for cid in observations}
 
@@ -154,7 +189,21 @@ class PacedBrain:
         # cadence runs out (a headless run's TimedBrain inside may still give it one).
         task = asyncio.ensure_future(self.brain.decide(dict(observations), deadline=math.inf))
         task.add_done_callback(_retrieve)
+        task.add_done_callback(self._mark_landed)
+        self._began = time.monotonic()
         self._task = task
+
+    def _mark_landed(self, _: asyncio.Task[dict[str, DecisionResult]]) -> None:
+        self._landed = time.monotonic()
+
+    def _set(self, cadence: int) -> None:
+        cadence = min(MAX_CADENCE, cadence)
+        if cadence == self.cadence:
+            return
+        log.info("%s: cadence %d -> %d ticks", self.name, self.cadence, cadence)
+        self.cadence = cadence
+        if self.adaptive is not None and self.adaptive.on_change is not None:
+            self.adaptive.on_change(cadence)
 
     def _answer(
         self,
@@ -189,6 +238,11 @@ class PacedBrain:
         await self.brain.aclose()
 
 
+def _answered(results: Mapping[str, DecisionResult]) -> bool:
+    """Whether a batch's results came from the engine (not back-off or a busy engine)."""
+    return any(r.status != "noop" or r.raw for r in results.values())
+
+
 def _retrieve(task: asyncio.Task[dict[str, DecisionResult]]) -> None:
     if not task.cancelled():
         task.exception()  # read, so a batch nobody collects is not reported as unread
@@ -210,6 +264,8 @@ class Plan:
     decide_s: float | None
     """Seconds of the last tick a batch may use; None: a headless run that waits for it."""
     realtime: bool
+    paced: PacedBrain = field(compare=False, repr=False)
+    """The brain it paces (its `adaptive`, live and auto, keeps choosing the cadence)."""
 
     @property
     def every(self) -> int:
@@ -223,7 +279,7 @@ class Plan:
         return self.creatures * 60.0 / (self.every * self.period)
 
     def line(self) -> str:
-        how = "auto" if self.auto else "set"
+        how = ("auto, adapting" if self.paced.adaptive else "auto") if self.auto else "set"
         return (
             f"{'/'.join(self.names)}: {self.engine}, {self.creatures} creatures, warm batch "
             f"{self.warm_s:.2f} s (cold {self.cold_s:.2f} s), cadence {self.cadence} ticks "
@@ -279,12 +335,17 @@ async def plan_brains(
         inner: Brain = brain
         if not realtime and decide_s is not None:
             inner = TimedBrain(brain, budget_s(cadence, period, decide_s))
-        paced = PacedBrain(inner, cadence, between=pace.between, realtime=realtime)
+        adaptive = None
+        if realtime and pace.cadence == "auto" and decide_s is not None:
+            adaptive = Adaptive(period, decide_s, warm)
+        paced = PacedBrain(
+            inner, cadence, between=pace.between, realtime=realtime, adaptive=adaptive
+        )
         for n in names:
             out[n] = paced
         plan = Plan(
             names, brain.name, len(group), cold, warm, cadence, pace.cadence == "auto",
-            period, decide_s, realtime,
+            period, decide_s, realtime, paced,
         )  # fmt: skip
         log.info("minds: %s", plan.line())
         plans.append(plan)

@@ -10,10 +10,10 @@ creature by the deadline (plus the few milliseconds parsing takes):
 - the engine raised: no-op "engine_error" for all, logged, and the brain backs off
   exponentially (1 s, 2 s, 4 s... up to a minute): calls inside the back-off window are not
   made at all, their creatures no-op "backoff"; the first success resets it;
-- no answer by the deadline while the engine has not answered anything since its last
-  miss (or ever): that counts as an engine failure too, so an engine that never answers
-  (a crash-looping container) is backed off rather than handed a batch every tick; any
-  answer, even a late one, ends the back-off;
+- no answer by the deadline from an engine that has never answered, or for the
+  `SILENT_MISSES`th batch in a row: that counts as an engine failure too, so an engine that
+  never answers (a crash-looping container) is backed off rather than handed a batch every
+  tick, while a slow one merely misses; any answer, even a late one, ends the back-off;
 - the previous batch is still running when the next tick comes (a non-abortable engine past
   its deadline): no-op "engine_busy" for all, the engine is not handed a second batch. An
   engine that aborts on cancel (`aborts_on_cancel`) is cancelled at the deadline instead, so
@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 60.0
+SILENT_MISSES = 3
+"""Missed batches in a row, with no answer between, after which each miss is a failure."""
 
 
 class ModelBrain:
@@ -77,8 +79,10 @@ class ModelBrain:
         self.calls = 0
         """Batches handed to the engine (one per tick at most)."""
         self._batch: asyncio.Task[list[str | None]] | None = None
-        self._silent = True
-        """No answer from the engine since its last miss (or ever)."""
+        self._answered = False
+        """Whether the engine ever answered a batch (the warm-up's included)."""
+        self._misses = 0
+        """Batches missed since the engine's last answer."""
 
     @property
     def busy(self) -> bool:
@@ -187,7 +191,7 @@ class ModelBrain:
             async with asyncio.timeout(timeout_s):
                 await self._generate(prompts, seen)
             took.append(time.monotonic() - began)
-            self._silent = False
+            self._answered, self._misses = True, 0
         return took[0], took[1]
 
     async def _generate(
@@ -197,10 +201,13 @@ class ModelBrain:
         return await self.engine.generate(prompts, schema=self.schema, max_tokens=self.max_tokens)
 
     def _missed(self) -> None:
-        """A batch got no answer in time: a failure if nothing has answered since the last."""
-        if self._silent:
-            self._fail(TimeoutError("no answer from the engine since its last missed batch"))
-        self._silent = True
+        """A batch got no answer in time: a failure if the engine never answered, or has
+        not for `SILENT_MISSES` batches."""
+        self._misses += 1
+        if not self._answered:
+            self._fail(TimeoutError("the engine has never answered a batch"))
+        elif self._misses >= SILENT_MISSES:
+            self._fail(TimeoutError(f"no answer from the engine for {self._misses} batches"))
 
     def _settled(self, task: asyncio.Task[list[str | None]]) -> None:
         """A batch ended: an answer, even a late one, shows the engine alive."""
@@ -210,7 +217,7 @@ class ModelBrain:
         if error is not None:
             log.debug("a batch ended with %r", error)  # read, so it is not reported unread
             return
-        self._silent = False
+        self._answered, self._misses = True, 0
         self.failures = 0
         self.backoff_until = -math.inf
 

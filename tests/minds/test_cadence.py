@@ -12,6 +12,7 @@ import pytest
 
 from server.minds.brain import DecisionResult, ScriptedBrain
 from server.minds.cadence import (
+    Adaptive,
     NeverDecides,
     Pace,
     PacedBrain,
@@ -219,3 +220,31 @@ async def test_scripted_brains_are_not_measured_or_paced() -> None:
         {"scripted": scripted}, {}, {}, period=1.0, decide_s=0.6, realtime=True
     )
     assert out == {"scripted": scripted} and plans == []
+
+
+def test_a_live_auto_cadence_grows_on_a_miss_at_once_and_shrinks_slowly() -> None:
+    adaptive = Adaptive(period=0.1, decide_s=0.06, estimate_s=0.1)
+    assert adaptive.missed(2) == 3  # overran 0.16 s: at least that, with the margin
+    assert adaptive.landed(0.5) == 8  # a slow landing: the estimate jumps to it
+    assert adaptive.landed(0.1) == 7  # a fast one: it eases down
+    assert adaptive.landed(0.1) >= 6
+
+
+async def test_live_a_slowing_engine_lengthens_the_cadence_and_decides_again() -> None:
+    brain, engine = model_brain(0.03)
+    changes: list[int] = []
+    adaptive = Adaptive(0.1, 0.06, 0.03, on_change=changes.append)
+    paced = PacedBrain(brain, auto_cadence(0.03, 0.1, 0.06), adaptive=adaptive)
+    assert paced.cadence == 1
+    obs = observe_all(new_world(load_scenario(), 1))
+    await brain.warm_up(obs, timeout_s=5)  # as the server does at start: it answers
+    engine.delay = 0.35  # the machine got busy: 3.5 ticks a batch
+    reasons = []
+    for tick in range(1, 31):
+        results = await _tick(paced, obs, tick, 0.1, 0.6)
+        reasons.append(next(iter(results.values())).noop_reason or "ok")
+    assert reasons[0] == "deadline"  # the first batch overran its one tick
+    assert changes[0] > 1  # the metrics gauge is told
+    assert paced.cadence >= 5  # budget (k-1) x 0.1 + 0.06 s holds 0.35 s with the margin
+    assert "ok" in reasons[-12:]  # and batches land again
+    await paced.aclose()

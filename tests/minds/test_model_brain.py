@@ -213,8 +213,9 @@ async def test_a_failing_engine_backs_off_exponentially(
 async def test_an_engine_that_never_answers_is_backed_off_not_asked_every_tick(
     builder: PromptBuilder, observations: dict[str, Observation]
 ) -> None:
-    """Deadline misses with no answer in between count as failures (a crash-looping
-    container); one miss after answers is only a slow batch; any answer ends the back-off."""
+    """Misses from an engine that never answered count as failures (a crash-looping
+    container), and so does the third miss in a row of one that did; fewer are only slow
+    batches; any answer ends the back-off."""
     engine = FakeEngine(hang=True, aborts=True)
     clock = FakeClock()
     brain = ModelBrain(engine, builder, clock=clock, backoff_first_s=1.0)
@@ -233,10 +234,11 @@ async def test_an_engine_that_never_answers_is_backed_off_not_asked_every_tick(
     await asyncio.sleep(0)
     assert brain.failures == 0 and brain.backoff_until == -math.inf
     engine.hang = True
+    for _ in range(2):
+        await brain.decide(observations, deadline=_deadline(0.05))
+        assert brain.failures == 0  # slow batches after answers are not failures
     await brain.decide(observations, deadline=_deadline(0.05))
-    assert brain.failures == 0  # one slow batch after answers is not a failure
-    await brain.decide(observations, deadline=_deadline(0.05))
-    assert brain.failures == 1  # the second miss in a row is
+    assert brain.failures == 1  # the third miss in a row is
 
 
 async def test_garbage_missing_and_refused_answers(
