@@ -42,7 +42,8 @@ async def test_serve_on_vllm_decides_at_its_cadence_and_never_overruns(
     )
     applied = due - metrics.decisions.get(brain=plan.engine, status="noop")
     print(f"{applied} of {due} scheduled decisions applied over 80+ ticks")
-    assert due >= 5 * 80 // plan.cadence
+    slowest = max(plan.cadence, plan.paced.cadence)  # a live auto cadence may lengthen
+    assert due >= 5 * (80 // (2 * slowest))
     assert metrics.noops.get(reason="deadline") <= 0.1 * due
     assert metrics.overruns.get() == 0
     assert "smallwood_decisions_total{" in text
