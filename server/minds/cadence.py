@@ -17,9 +17,10 @@ creatures decide every few ticks instead of every tick. `PacedBrain` wraps a bra
 
 k = 1 is one batch per tick, answered by that tick's deadline. `auto` picks k from the
 brain's warm batch latency, measured at start (`plan_brains`), with a margin, and live it
-keeps choosing (`Adaptive`): each landed batch updates the latency estimate (up at once,
-down slowly), and a batch that missed raises it to at least the budget it overran, so a
-machine or GPU that slows down lengthens the cadence instead of losing every batch. Headless
+keeps choosing (`Adaptive`): it budgets for the slowest of the last few batches, and a
+batch still out at its due tick lengthens the cadence and is waited for (twice at most,
+then given up), so a machine or GPU that slows down lengthens the cadence instead of
+losing its batches. Headless
 runs keep k fixed: their world must not depend on the engine's speed. An explicit k whose
 budget is shorter than a warm batch is refused: such a brain could never decide.
 """
@@ -50,6 +51,10 @@ THINKING = "thinking"
 AUTO_MARGIN = 1.5
 """Auto cadence budgets this many warm batch latencies (a batch varies from one to the next)."""
 MAX_CADENCE = 3600
+WINDOW = 8
+"""Batches a live auto cadence remembers: it budgets for the slowest of them."""
+EXTENSIONS = 2
+"""Times a live auto cadence lengthens to wait for a batch still out before giving it up."""
 WARMUP_TIMEOUT_S = 600.0
 
 MODEL_NAMES = ("model", "scripted")
@@ -95,17 +100,22 @@ class Adaptive:
     period: float
     decide_s: float
     estimate_s: float
+    """The slowest of the recent batches (the warm-up's to begin with)."""
     on_change: Callable[[int], None] | None = field(default=None, compare=False)
     """Told the new cadence whenever it changes (the server's metrics gauge)."""
+    recent: list[float] = field(default_factory=list)
 
     def landed(self, seconds: float) -> int:
-        est = self.estimate_s
-        self.estimate_s = seconds if seconds > est else 0.8 * est + 0.2 * seconds
+        """A batch took `seconds`: the cadence for the slowest of the last `WINDOW`."""
+        self.recent = [*self.recent[-(WINDOW - 1) :], seconds]
+        self.estimate_s = max(self.recent)
         return auto_cadence(self.estimate_s, self.period, self.decide_s)
 
     def missed(self, cadence: int) -> int:
         """A batch overran `cadence`: it takes at least that budget."""
-        self.estimate_s = max(self.estimate_s, budget_s(cadence, self.period, self.decide_s))
+        floor = budget_s(cadence, self.period, self.decide_s)
+        self.recent = [*self.recent[-(WINDOW - 1) :], floor]
+        self.estimate_s = max(self.estimate_s, floor)
         return max(cadence + 1, auto_cadence(self.estimate_s, self.period, self.decide_s))
 
 
@@ -138,6 +148,7 @@ class PacedBrain:
         self._last: dict[str, DecisionResult] = {}
         self._began = 0.0
         self._landed = 0.0
+        self._extensions = 0
 
     @property
     def thinking(self) -> bool:
@@ -167,7 +178,16 @@ class PacedBrain:
                 if self.adaptive is not None and _answered(results):
                     self._set(self.adaptive.landed(self._landed - self._began))
                 return self._answer(results, observations, "missing")
-            if tick >= due:
+            if tick >= due and self.adaptive is not None and self._extensions < EXTENSIONS:
+                # An auto cadence was an estimate: lengthen it and wait for this batch too.
+                self._extensions += 1
+                log.info(
+                    "%s: a batch is still out after %d ticks; waiting on (auto cadence)",
+                    self.name,
+                    self.cadence,
+                )
+                self._set(self.adaptive.missed(self.cadence))
+            elif tick >= due:
                 log.info(
                     "%s: a batch of %d creatures is still out after %d ticks",
                     self.name,
@@ -184,6 +204,7 @@ class PacedBrain:
     def _start(self, observations: Mapping[str, Observation], tick: int) -> None:
         self.batches += 1
         self._started = tick
+        self._extensions = 0
         self._ids = frozenset(observations)
         # The inner brain gets no deadline of its own: this wrapper cancels it when its
         # cadence runs out (a headless run's TimedBrain inside may still give it one).
