@@ -55,7 +55,7 @@ non_negative_int = _int_at_least(0)
 
 
 def _cadence(text: str) -> Any:
-    from server.minds.cadence import parse_cadence  # noqa: PLC0415
+    from server.minds.plans import parse_cadence  # noqa: PLC0415
 
     return parse_cadence(text)
 
@@ -362,7 +362,7 @@ async def _pace_brains(
     """Model brains measured, reported and paced in ticks (see `server.minds.cadence`)."""
     from rich.console import Console  # noqa: PLC0415
 
-    from server.minds import cadence  # noqa: PLC0415
+    from server.minds import plans as cadence  # noqa: PLC0415
     from server.minds.engines import EngineConfigError  # noqa: PLC0415
 
     try:

@@ -22,15 +22,7 @@ from typing import Literal
 from aiohttp import web
 
 from server.minds.brain import Brain, ScriptedBrain
-from server.minds.cadence import (
-    WARMUP_TIMEOUT_S,
-    Cadence,
-    Plan,
-    observations_by_brain,
-    parse_cadence,
-    plan_brains,
-    scenario_paces,
-)
+from server.minds.cadence import Cadence
 from server.minds.engines import (
     EngineConfigError,
     EngineKind,
@@ -39,6 +31,14 @@ from server.minds.engines import (
     start_engine,
     start_model_brain,
     start_scenario_brains,
+)
+from server.minds.plans import (
+    WARMUP_TIMEOUT_S,
+    Plan,
+    observations_by_brain,
+    parse_cadence,
+    plan_brains,
+    scenario_paces,
 )
 from server.world import Scenario, ScenarioError, load_scenario, new_world, world_document
 from shared.protocol import CloseCode

@@ -19,10 +19,9 @@ from server.minds.cadence import (
     PacedBrain,
     auto_cadence,
     lands_after,
-    observations_by_brain,
-    plan_brains,
 )
 from server.minds.model_brain import ModelBrain
+from server.minds.plans import observations_by_brain, plan_brains
 from server.minds.prompts import PromptBuilder
 from server.simulate import Cast, run_world
 from server.world import WorldState, load_scenario, new_world, observe_all, state_hash
