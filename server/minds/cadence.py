@@ -95,17 +95,18 @@ class Adaptive:
     on_change: Callable[[int], None] | None = field(default=None, compare=False)
     """Told the new cadence whenever it changes (the server's metrics gauge)."""
     recent: list[float] = field(default_factory=list)
+    """The last `WINDOW` batches' seconds (the start-up estimate counts as the first)."""
 
     def landed(self, seconds: float) -> int:
         """A batch took `seconds`: the cadence for the slowest of the last `WINDOW`."""
-        self.recent = [*self.recent[-(WINDOW - 1) :], seconds]
+        self.recent = [*(self.recent or [self.estimate_s])[-(WINDOW - 1) :], seconds]
         self.estimate_s = max(self.recent)
         return auto_cadence(self.estimate_s, self.period, self.decide_s)
 
     def missed(self, cadence: int) -> int:
         """A batch overran `cadence`: it takes at least that budget."""
         floor = budget_s(cadence, self.period, self.decide_s)
-        self.recent = [*self.recent[-(WINDOW - 1) :], floor]
+        self.recent = [*(self.recent or [self.estimate_s])[-(WINDOW - 1) :], floor]
         self.estimate_s = max(self.estimate_s, floor)
         return max(cadence + 1, auto_cadence(self.estimate_s, self.period, self.decide_s))
 

@@ -224,10 +224,11 @@ async def test_scripted_brains_are_not_measured_or_paced() -> None:
 
 def test_a_live_auto_cadence_budgets_for_the_slowest_recent_batch() -> None:
     adaptive = Adaptive(period=0.1, decide_s=0.06, estimate_s=0.1)
+    assert adaptive.landed(0.05) == auto_cadence(0.1, 0.1, 0.06)  # the start-up one counts
     assert adaptive.missed(2) == 3  # overran 0.16 s: at least that, with the margin
     assert adaptive.landed(0.5) == 8  # a slow landing: the estimate jumps to it
     assert adaptive.landed(0.1) == 8  # one fast batch does not undo a slow one
-    for _ in range(WINDOW - 1):
+    for _ in range(WINDOW):
         cadence = adaptive.landed(0.1)
     assert cadence == auto_cadence(0.1, 0.1, 0.06) == 2  # once the slow ones are old
 
@@ -246,8 +247,9 @@ async def test_live_a_slowing_engine_lengthens_the_cadence_and_decides_again() -
         results = await _tick(paced, obs, tick, 0.1, 0.6)
         reasons.append(next(iter(results.values())).noop_reason or "ok")
     # The first batch overran its one tick: waited on twice (the cadence lengthening), then
-    # given up; the next ones, with the longer cadence, land.
-    assert reasons[:3] == ["thinking", "thinking", "deadline"]
+    # given up (or, on a machine slow enough, landed); the next ones land.
+    assert reasons[:2] == ["thinking", "thinking"]
+    assert reasons.count("deadline") <= 1
     assert changes[0] > 1  # the metrics gauge is told
     assert paced.cadence >= 5  # budget (k-1) x 0.1 + 0.06 s holds 0.35 s with the margin
     assert "ok" in reasons[-12:]  # and batches land again
