@@ -12,6 +12,7 @@ import orjson
 
 if TYPE_CHECKING:
     from server.minds.brain import Brain
+    from server.minds.failsafe import BrainHealth
     from server.world import Scenario, WorldState
 
 
@@ -51,6 +52,12 @@ def _int_at_least(least: int) -> Callable[[str], int]:
 
 positive_int = _int_at_least(1)
 non_negative_int = _int_at_least(0)
+
+
+def _cadence(text: str) -> Any:
+    from server.minds.plans import parse_cadence  # noqa: PLC0415
+
+    return parse_cadence(text)
 
 
 def _check_output(path: Path | None, option: str) -> None:
@@ -102,6 +109,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int,
         default=96,
         help="output tokens per decision (default 96)",
+    )
+    sim.add_argument(
+        "--cadence",
+        type=_cadence,
+        default=None,
+        help="ticks one --brain batch may take: auto (default: from its measured warm "
+        "latency) or N; model creatures decide every N ticks, holding in between",
+    )
+    sim.add_argument(
+        "--tick",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="the live tick simulate models, for auto cadences (default 1.0)",
     )
     sim.add_argument("--traces", type=Path, help="write every decision as JSON lines here")
     sim.add_argument(
@@ -281,6 +302,8 @@ def _simulate(args: argparse.Namespace) -> int:
     _check_output(args.traces, "--traces")
     if args.deadline is not None and args.deadline <= 0:
         raise UserError("--deadline must be a positive number of seconds")
+    if not args.tick > 0:
+        raise UserError("--tick must be a positive number of seconds")
     scenario = _load_scenario(args.scenario)
     state = new_world(scenario, args.seed)
     recorder = ReportRecorder(state)
@@ -299,7 +322,7 @@ def _simulate(args: argparse.Namespace) -> int:
         def advance(*_: object) -> None:
             progress.advance(task)
 
-        asyncio.run(_run_simulation(state, args, [recorder.record, advance]))
+        health = asyncio.run(_run_simulation(state, args, [recorder.record, advance]))
     if args.report:
         recorder.write(args.report)
     if args.plot:
@@ -309,14 +332,24 @@ def _simulate(args: argparse.Namespace) -> int:
     _print_summary(
         {"scenario": scenario.name, "seed": args.seed, "summary": recorder.summary()}, args
     )
+    if health.total():
+        counts = ", ".join(f"{b} {e} ×{n}" for (b, e), n in sorted(health.errors.items()))
+        console.print(
+            f"[yellow]warning: brains raised in {health.total()} calls ({counts}); their "
+            "creatures no-op'd (brain_error) those ticks, the others traded[/yellow]"
+        )
     return 0
 
 
 async def _run_simulation(
     state: WorldState, args: argparse.Namespace, listeners: list[Any]
-) -> None:
-    """Start the chosen brain inside the loop, run the world, close the brain and traces."""
-    from server.minds.brain import ScriptedBrain, TimedBrain  # noqa: PLC0415
+) -> BrainHealth:
+    """Start the chosen brain inside the loop, run the world, close the brain and traces.
+
+    Model brains keep their cadence (measured and reported first); every brain runs inside a
+    failsafe, whose record of failures this returns."""
+    from server.minds.brain import ScriptedBrain  # noqa: PLC0415
+    from server.minds.failsafe import BrainHealth, guard_all  # noqa: PLC0415
     from server.simulate import Cast, run_world  # noqa: PLC0415
 
     writer = None
@@ -342,18 +375,44 @@ async def _run_simulation(
         await brain.aclose()
         raise
     brains: dict[str, Brain] = {"scripted": brain, "model": brain, **named}
-    if args.deadline is not None:
-        brains = {
-            name: b if b is scripted else TimedBrain(b, args.deadline) for name, b in brains.items()
-        }
-    cast = Cast(brains=brains, default=scripted)
+    health = BrainHealth()
     try:
+        brains = await _pace_brains(state, brains, args)
+        guarded = guard_all({**brains, "": scripted}, health)
+        cast = Cast(brains=guarded, default=guarded.pop(""))
         await run_world(state, cast, args.ticks, listeners)
     finally:
         if writer is not None:
             writer.close()
-        for started in {id(b): b for b in (brain, *named.values())}.values():
-            await started.aclose()
+        for started in {id(b): b for b in brains.values()}.values():
+            await started.aclose()  # paced brains cancel a batch still out, then close
+    return health
+
+
+async def _pace_brains(
+    state: WorldState, brains: dict[str, Brain], args: argparse.Namespace
+) -> dict[str, Brain]:
+    """Model brains measured, reported and paced in ticks (see `server.minds.cadence`)."""
+    from rich.console import Console  # noqa: PLC0415
+
+    from server.minds import plans as cadence  # noqa: PLC0415
+    from server.minds.engines import EngineConfigError  # noqa: PLC0415
+
+    try:
+        paced, plans = await cadence.plan_brains(
+            brains,
+            cadence.observations_by_brain(state),
+            cadence.scenario_paces(state.scenario, args.cadence),
+            period=args.tick,
+            decide_s=args.deadline,
+            realtime=False,
+        )
+    except EngineConfigError as exc:
+        raise UserError(str(exc)) from None
+    console = Console(stderr=True)
+    for plan in plans:
+        console.print(f"minds: {plan.line()}", highlight=False)
+    return paced
 
 
 async def _scenario_brains(scenario: Scenario) -> dict[str, Brain]:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from server.minds.brain import Brain, DecisionResult, noop
+from server.minds.cadence import THINKING
+from server.minds.failsafe import BrainHealth, FailsafeBrain
 from server.minds.translate import to_action
 from server.world import (
     Action,
@@ -95,7 +97,10 @@ class Clock:
         fallback: Brain,
         relay: BotRelay | None = None,
         config: ClockConfig | None = None,
+        health: BrainHealth | None = None,
     ) -> None:
+        """Every brain's `decide` runs inside a `FailsafeBrain` reporting to `health`: a
+        brain that raises costs its own creatures that tick, never the others'."""
         self.state = state
         self.store = store
         self.hub = hub
@@ -113,6 +118,9 @@ class Clock:
         self._wake = asyncio.Event()
         self._busy: dict[int, asyncio.Task[dict[str, DecisionResult]]] = {}
         self._warned: set[str] = set()
+        self.health = health or BrainHealth()
+        self._guards: dict[int, FailsafeBrain] = {}
+        metrics.watch(self.health)
         self._last_start = time.monotonic()
         self._next_at = self._last_start
         self._commands_for = state.tick + 1
@@ -293,13 +301,29 @@ class Clock:
         self.metrics.tick_seconds.observe(done - began)
         self.metrics.ticks.inc()
         self.metrics.world_tick.set(new_state.tick)
+        self._count(results)
+
+    def _count(self, results: Mapping[str, DecisionResult]) -> None:
+        metrics = self.metrics
         for r in results.values():
+            if r.standing:
+                metrics.standing.inc(brain=r.brain)
+                continue
             # A no-op's latency is not a decision's (a missed deadline reports 0 ms): count
             # it by reason only, so a failing engine cannot look fast in /metrics.
             if r.status == "noop":
-                self.metrics.noops.inc(reason=r.noop_reason or "unspecified")
+                reason = r.noop_reason or "unspecified"
+                metrics.noops.inc(reason=reason)
+                if reason == THINKING:
+                    continue  # between two decisions of a slow mind: none was due
             else:
-                self.metrics.decision_seconds.observe(r.latency_ms / 1000, brain=r.brain)
+                metrics.decision_seconds.observe(r.latency_ms / 1000, brain=r.brain)
+            metrics.decisions.inc(brain=r.brain, status=r.status)
+
+    def health_report(self) -> dict[str, Any]:
+        """For `/healthz`: ok while no brain is failing, else what fails."""
+        problems = self.health.problems()
+        return {"ok": not problems, "problems": problems}
 
     def document(self, state: WorldState) -> dict[str, Any]:
         """The world document the server publishes: the core's, plus each creature's `driver`
@@ -357,7 +381,7 @@ class Clock:
             if id(brain) in self._busy:
                 results.update((cid, noop(brain.name, "brain_busy")) for cid in obs)
                 continue
-            task = asyncio.ensure_future(brain.decide(obs, deadline=deadline))
+            task = asyncio.ensure_future(self._guard(brain).decide(obs, deadline=deadline))
             tasks[task] = (brain, obs)
         if not tasks:
             return results
@@ -379,6 +403,12 @@ class Clock:
             for cid in obs:
                 results[cid] = got.get(cid) or noop(brain.name, "missing")
         return results
+
+    def _guard(self, brain: Brain) -> Brain:
+        guard = self._guards.get(id(brain))
+        if guard is None:
+            guard = self._guards[id(brain)] = FailsafeBrain(brain, self.health)
+        return guard
 
     def _free(self, key: int) -> Callable[[asyncio.Task[dict[str, DecisionResult]]], None]:
         def done(task: asyncio.Task[dict[str, DecisionResult]]) -> None:

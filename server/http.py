@@ -207,7 +207,7 @@ async def healthz(request: web.Request) -> web.StreamResponse:
     clock = request.app[CLOCK]
     return json_response(
         {
-            "ok": True,
+            **clock.health_report(),  # ok: false while a brain is failing, with the reason
             "status": clock.status,
             "tick": clock.state.tick,
             "paused": clock.paused,

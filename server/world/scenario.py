@@ -162,6 +162,12 @@ class BrainSpec(_Frozen):
     base_url: Annotated[str, Field(min_length=1, max_length=400)] | None = None
     max_tokens: Annotated[int, Field(ge=1, le=4096)] = 96
     thought: bool = False
+    cadence: Annotated[int, Field(ge=1, le=3600)] | Literal["auto"] = "auto"
+    """Ticks one batch may take (its creatures decide every `cadence` ticks at most); auto:
+    chosen at start from the engine's measured warm batch latency."""
+    between: Literal["hold", "standing"] = "hold"
+    """What its creatures do while their batch is out: hold (no-op `thinking`), or repeat
+    their last offers (standing orders)."""
 
 
 class Scenario(_Frozen):
