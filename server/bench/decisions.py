@@ -245,7 +245,7 @@ async def run(
     seeds: Sequence[int] = (1, 2, 3),
     ticks: int = 30,
     sample: int = 10,
-    max_tokens: int = 96,
+    max_tokens: int = 128,
     progress: Callable[[str], None] | None = None,
     traces: IO[bytes] | None = None,
 ) -> dict[str, Any]:
@@ -426,7 +426,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ticks", type=int, default=30, help="closed-loop ticks per seed (30)")
     parser.add_argument("--sample", type=int, default=10, help="judged ticks per seed (10)")
     parser.add_argument("--seeds", type=_seeds, default=[1, 2, 3], help="(default 1,2,3)")
-    parser.add_argument("--max-tokens", type=int, default=96, help="per answer (default 96)")
+    parser.add_argument("--max-tokens", type=int, default=128, help="per answer (default 128)")
     parser.add_argument("--scenario", type=Path, help="scenario file (.toml or .json)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--traces", type=Path, help="write every model answer here (JSON lines)")

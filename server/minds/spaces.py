@@ -43,6 +43,9 @@ GUARDED_GOSSIP_CHARS = 48
 """A shorter gossip line than the free space's: a small model fills free text with chatter
 until `max_tokens` cuts its answer off."""
 MENU_SIZE = 4
+MENU_BAND = (0.55, 1.9)
+"""A plan's prices are kept within these multiples of the reference (the scripted minds bid
+up to twice it and more for fuel in a hard winter)."""
 LETTERS = "ABCDEFGH"
 
 
@@ -277,16 +280,18 @@ def replace_offers(decision: Decision, offers: Sequence[Offer]) -> Decision:
 
 
 def menu_of(obs: Observation, *, seed: int = 0, size: int = MENU_SIZE) -> list[Decision]:
-    """A few sensible, distinct plans for this creature, steady first; empty if none trade.
+    """A few sensible, distinct plans for this creature, steady first; empty only when it
+    holds nothing and can afford nothing it needs.
 
     Each plan is what the scripted mind would do under one temperament; then the sell or the
-    buys alone, so a creature can choose to only sell or only buy.
+    buys alone, so a creature can choose to only sell or only buy; then one-unit trades.
     """
     mind = ScriptedMind(seed)
     plans: list[Decision] = []
     seen: set[tuple[Offer, ...]] = set()
 
     def add(offers: Sequence[Offer]) -> None:
+        offers = [_within_band(o, obs.prices[o.good]) for o in offers]
         key = tuple(offers)
         if offers and key not in seen and len(plans) < size:
             seen.add(key)
@@ -299,7 +304,25 @@ def menu_of(obs: Observation, *, seed: int = 0, size: int = MENU_SIZE) -> list[D
     for offers in decided:
         add([o for o in offers if o.side is Side.SELL])
         add([o for o in offers if o.side is Side.BUY])
+    # When the scripted minds would all wait, a small trade still on offer: one unit of the
+    # largest store, or of the most wanted good the purse affords.
+    held = sorted((q, g) for g, q in obs.stores.items() if q > 0 and g in obs.prices)
+    if held:
+        good = held[-1][1]
+        add([Offer(side=Side.SELL, good=good, qty=1, price=round(obs.prices[good] * 1.05, 2))])
+    for good in sorted(obs.short_of, key=lambda g: -obs.short_of[g]):
+        price = round(obs.prices[good] * 1.1, 2)
+        if good != obs.produces and good not in obs.never_buy and price <= obs.pebbles:
+            add([Offer(side=Side.BUY, good=good, qty=1, price=price)])
+            break
     return plans
+
+
+def _within_band(offer: Offer, reference: float) -> Offer:
+    low, high = MENU_BAND[0] * reference, MENU_BAND[1] * reference
+    if low <= offer.price <= high:
+        return offer
+    return offer.model_copy(update={"price": round(min(max(offer.price, low), high), 2)})
 
 
 def plan_text(plan: Decision) -> str:
