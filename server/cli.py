@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     prompt.add_argument(
         "--messages", action="store_true", help="print the chat messages as JSON instead"
     )
+    prompt.add_argument(
+        "--space", choices=["free", "guarded", "menu"], default="free", help="decision space"
+    )
     prompt.set_defaults(run=_prompt)
 
     traces = sub.add_parser("traces", help="decision traces written by simulate --traces")
@@ -471,7 +474,7 @@ def _prompt(args: argparse.Namespace) -> int:
         raise UserError(f"--model {args.model}: {exc}") from None
     state = world_at(scenario, args.tick, args.seed)
     obs = observe(state, match[0])
-    builder = PromptBuilder(scenario, thought=args.thought, renderer=renderer)
+    builder = PromptBuilder(scenario, thought=args.thought, renderer=renderer, space=args.space)
     if args.messages:
         print(orjson.dumps(builder.messages(obs), option=orjson.OPT_INDENT_2).decode())
     else:
