@@ -43,6 +43,7 @@ GUARDED_GOSSIP_CHARS = 48
 """A shorter gossip line than the free space's: a small model fills free text with chatter
 until `max_tokens` cuts its answer off."""
 MENU_SIZE = 4
+MENU_TEMPERAMENTS = ("steady", "generous", "shrewd", "speculator")
 MENU_BAND = (0.55, 1.9)
 """A plan's prices are kept within these multiples of the reference (the scripted minds bid
 up to twice it and more for fuel in a hard winter)."""
@@ -179,7 +180,8 @@ class GuardedSpace:
     def schema(self, obs: Observation) -> dict[str, Any]:
         limits = limits_of(obs, self.goods)
         shapes: list[dict[str, Any]] = []
-        for side, allowed in (("sell", limits.sells), ("buy", limits.buys)):
+        sells = dict(sorted(limits.sells.items(), key=lambda item: item[0] != obs.produces))
+        for side, allowed in (("sell", sells), ("buy", limits.buys)):
             for good, most in allowed.items():
                 shapes.append(
                     {
@@ -198,6 +200,10 @@ class GuardedSpace:
         offers: dict[str, Any] = {"type": "array", "maxItems": most_offers}
         if shapes:
             offers |= {"items": {"anyOf": shapes}, "minItems": 1}
+        if _sells_first(obs, limits) and most_offers >= 1:
+            # A market of buyers only clears nothing: a creature holding its own produce
+            # offers some of it first (how much and at what price is the model's call).
+            offers["prefixItems"] = [shapes[0]]
         properties: dict[str, Any] = {
             "offers": offers,
             "gossip": {"type": "string", "maxLength": self.gossip_chars},
@@ -217,10 +223,13 @@ class GuardedSpace:
         limits = limits_of(obs, self.goods)
         sells = ", ".join(f"{g} (up to {q})" for g, q in limits.sells.items()) or "nothing"
         buys = ", ".join(limits.buys) or "nothing (too few pebbles)"
-        return [
+        lines = [
             f"You may sell: {sells}.",
             f"You may buy: {buys}; pay at most {_num(obs.pebbles)} pebbles in all.",
         ]
+        if _sells_first(obs, limits):
+            lines.append(f"Your first offer sells some of your {obs.produces}.")
+        return lines
 
     def format_lines(self) -> list[str]:
         return [
@@ -242,6 +251,11 @@ class GuardedSpace:
         if not kept and intended:
             return Reading(ParseResult(NOOP, (*asked.repairs, *repairs), "guarded_out"), intended)
         return Reading(ParseResult(decision, (*asked.repairs, *repairs)), intended)
+
+
+def _sells_first(obs: Observation, limits: Limits) -> bool:
+    """Whether a guarded creature's first offer must sell its own produce (it holds 2+)."""
+    return limits.sells.get(obs.produces, 0) >= 2
 
 
 def guard(
@@ -280,8 +294,8 @@ def replace_offers(decision: Decision, offers: Sequence[Offer]) -> Decision:
 
 
 def menu_of(obs: Observation, *, seed: int = 0, size: int = MENU_SIZE) -> list[Decision]:
-    """A few sensible, distinct plans for this creature, steady first; empty only when it
-    holds nothing and can afford nothing it needs.
+    """A few sensible, distinct plans for this creature, its own temperament's first; empty
+    only when it holds nothing and can afford nothing it needs.
 
     Each plan is what the scripted mind would do under one temperament; then the sell or the
     buys alone, so a creature can choose to only sell or only buy; then one-unit trades.
@@ -297,7 +311,10 @@ def menu_of(obs: Observation, *, seed: int = 0, size: int = MENU_SIZE) -> list[D
             seen.add(key)
             plans.append(Decision(offers=list(offers)))
 
-    order = ["steady", *(p for p in TEMPERAMENTS if p != "steady")]
+    # Its own temperament first, then the others that trade readily (a hoarder's plan, which
+    # keeps its produce back and asks a quarter over the board, only for a hoarder).
+    own = obs.personality if obs.personality in TEMPERAMENTS else "steady"
+    order = [own, *(p for p in MENU_TEMPERAMENTS if p != own)]
     decided = [mind.decide(replace(obs, personality=p)).offers for p in order]
     for offers in decided:
         add(offers)

@@ -55,6 +55,18 @@ def test_guarded_schema_sells_only_what_is_held_and_never_buys_its_own_good() ->
         assert shape["properties"]["qty"]["maximum"] * top <= obs.pebbles
         assert good != obs.produces
     assert schema["properties"]["offers"]["minItems"] == 1
+    # It holds its produce: its first offer must sell some (a market of buyers clears nothing).
+    (first,) = schema["properties"]["offers"]["prefixItems"]
+    assert first["properties"]["side"] == {"const": "sell"}
+    assert first["properties"]["good"] == {"const": "acorns"}
+    with pytest.raises(jsonschema.ValidationError):
+        only_buys = [{"side": "buy", "good": "honey", "qty": 1, "price": min(_prices(buys))}]
+        jsonschema.validate({"offers": only_buys, "gossip": ""}, schema)
+    assert "Your first offer sells some of your acorns." in GuardedSpace(SCENARIO).prompt_lines(obs)
+
+
+def _prices(buys: dict[str, dict[str, object]]) -> list[float]:
+    return buys["honey"]["properties"]["price"]["enum"]  # type: ignore[index, no-any-return]
 
 
 def _side(shape: dict[str, object]) -> str:
@@ -93,8 +105,9 @@ def test_every_answer_a_guarded_schema_admits_is_sensible(
     if not shapes:
         return
     offers = []
-    for _ in range(data.draw(st.integers(1, schema["properties"]["offers"]["maxItems"]))):
-        shape = data.draw(st.sampled_from(shapes))["properties"]
+    first = schema["properties"]["offers"].get("prefixItems", [])
+    for i in range(data.draw(st.integers(1, schema["properties"]["offers"]["maxItems"]))):
+        shape = (first[i] if i < len(first) else data.draw(st.sampled_from(shapes)))["properties"]
         qty = data.draw(st.integers(1, shape["qty"]["maximum"]))
         price = data.draw(st.sampled_from(shape["price"]["enum"]))
         offers.append(
