@@ -151,9 +151,18 @@ def variants(spaces: Sequence[str], ablate: Sequence[str]) -> list[Variant]:
 
 
 def sample_ticks(scenario: Scenario, count: int) -> list[int]:
-    """`count` ticks spread over the first year (winter included), one past the opening."""
-    year = 4 * scenario.rules.ticks_per_season
-    return sorted({1 + round(i * (year - 1) / max(1, count)) for i in range(count)})
+    """`count` ticks that reach winter and the legends: the middle of each season of the
+    first year (winter first) taken in turn with a few ticks into each scheduled legend."""
+    tps = scenario.rules.ticks_per_season
+    seasons = [round(tps * (k + 0.5)) for k in (3, 0, 1, 2)]  # winter, spring, summer, autumn
+    legends = sorted(legend.tick + 3 for legend in scenario.legends)
+    turns: list[int] = []
+    for i in range(max(len(seasons), len(legends))):
+        turns += seasons[i : i + 1] + legends[i : i + 1]
+    picked = list(dict.fromkeys(turns))[:count]
+    spread = [1 + (i * 4 * tps) // max(1, count) for i in range(count)]  # more than those
+    picked += [t for t in dict.fromkeys(spread) if t not in picked][: count - len(picked)]
+    return sorted(picked)
 
 
 def judged_sets(
