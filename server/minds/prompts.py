@@ -23,11 +23,15 @@ from server.world.observe import BoardGossip, BoardTrade, Observation
 from server.world.scenario import Scenario
 from shared.decision import Decision, Offer, Side
 
+from .spaces import DecisionSpace, make_space
+
 Message = dict[str, str]
 """One chat message: {"role": "system" | "user" | "assistant", "content": text}."""
 Renderer = Callable[[Sequence[Message]], str]
 """Turns the chat messages into the one text an engine completes (generation prompt last)."""
 TemplateName = Literal["chatml", "plain"]
+Intervention = Literal["never_buy", "roster", "example"]
+INTERVENTIONS: tuple[Intervention, ...] = ("never_buy", "roster", "example")
 
 RECENT_TRADES = 3
 RECENT_GOSSIP = 2
@@ -73,10 +77,14 @@ def tokenizer_renderer(model: str) -> Renderer:
 
 
 class PromptBuilder:
-    """Builds every creature's prompt for one scenario.
+    """Builds every creature's prompt for one scenario and decision space.
 
     `prefix` (the system message) is the same for all creatures and ticks; `suffix(obs)` (the
     user message) is the creature's own. `render(obs)` is the exact text an engine completes.
+    `space` ("free", "guarded", "menu", or a `DecisionSpace`) sets the answer format, each
+    creature's limits or menu, and how answers are read. `ablate` leaves interventions out
+    (for measuring what each does): "never_buy" (the creature's never-buy line), "roster" (its
+    shortage roster), "example" (the worked example; a menu prompt never has one).
     """
 
     def __init__(
@@ -85,6 +93,8 @@ class PromptBuilder:
         *,
         thought: bool = False,
         renderer: Renderer | TemplateName = "chatml",
+        space: str | DecisionSpace = "free",
+        ablate: Sequence[str] = (),
     ) -> None:
         self.scenario = scenario
         self.goods: tuple[str, ...] = tuple(scenario.goods)
@@ -92,10 +102,24 @@ class PromptBuilder:
         self.renderer: Renderer = (
             template_renderer(renderer) if isinstance(renderer, str) else renderer
         )
+        unknown = sorted(set(ablate) - set(INTERVENTIONS))
+        if unknown:
+            raise ValueError(
+                f"unknown intervention(s) {unknown}; choose from {list(INTERVENTIONS)}"
+            )
+        self.ablate = frozenset(ablate)
+        self.space: DecisionSpace = (
+            make_space(space, scenario, thought=thought) if isinstance(space, str) else space
+        )
+        self.example: Decision | None = None
+        """The worked example's answer, when the prefix shows one."""
         self.prefix = self._prefix()
 
     def suffix(self, obs: Observation) -> str:
         """The creature's own part of the prompt, from its observation alone."""
+        return "\n".join([*self._situation(obs), *self.space.prompt_lines(obs)])
+
+    def _situation(self, obs: Observation) -> list[str]:
         lines = [
             f"Tick {obs.tick}: {obs.season}, day {obs.day} of {obs.ticks_per_season}, "
             f"year {obs.year}; winter in {obs.ticks_to_winter} ticks."
@@ -103,8 +127,12 @@ class PromptBuilder:
             else f"Tick {obs.tick}: {obs.season}, day {obs.day} of {obs.ticks_per_season}, "
             f"year {obs.year}.",
             f"You are {obs.name} the {obs.species}. You produce {obs.produces}.",
-            f"Never buy: {', '.join(obs.never_buy)}.",
-            "Short of: " + (_units(obs.short_of) if obs.short_of else "nothing") + ".",
+        ]
+        if "never_buy" not in self.ablate:
+            lines.append(f"Never buy: {', '.join(obs.never_buy)}.")
+        if "roster" not in self.ablate:
+            lines.append("Short of: " + (_units(obs.short_of) if obs.short_of else "nothing") + ".")
+        lines += [
             f"Pebbles: {_num(obs.pebbles)}. Stores: {_units(obs.stores)}.",
             f"Fed: {_yes(obs.fed)}. Warm: {_yes(obs.warm)}. Mood: {obs.mood:.2f}."
             + (
@@ -131,7 +159,7 @@ class PromptBuilder:
             )
         if obs.gossip:
             lines.append("Gossip: " + " ".join(_gossip(g) for g in obs.gossip[-RECENT_GOSSIP:]))
-        return "\n".join(lines)
+        return lines
 
     def messages(self, obs: Observation) -> list[Message]:
         return [
@@ -144,7 +172,13 @@ class PromptBuilder:
         return self.renderer(self.messages(obs))
 
     def with_renderer(self, renderer: Renderer | TemplateName) -> PromptBuilder:
-        return PromptBuilder(self.scenario, thought=self.thought, renderer=renderer)
+        return PromptBuilder(
+            self.scenario,
+            thought=self.thought,
+            renderer=renderer,
+            space=self.space,
+            ablate=sorted(self.ablate),
+        )
 
     # -- the shared prefix ----------------------------------------------------------------
 
@@ -181,30 +215,23 @@ class PromptBuilder:
             "- Sell the surplus of the good you produce. Never buy the good you produce.",
             "- Buy what you are short of before you run out; bid higher when the need is "
             "urgent. Prices drift with supply and demand: do not just repeat the reference.",
-            "Answer with one JSON object and nothing else:",
-            self._format_line(),
-            f"At most {rules.max_offers} offers; qty is a whole number, price is pebbles per "
-            f"unit. Gossip is one public line of at most {rules.gossip_chars} characters.",
+            *self.space.format_lines(),
         ]
         if self.thought:
             lines.append(
                 "thought is your private reasoning, one short sentence; no one else sees it."
             )
-        example_obs, example_decision = self._example()
-        lines += [
-            "",
-            "Example. For this creature:",
-            self.suffix(example_obs),
-            "a good answer is:",
-            _compact(example_decision, thought=self.thought),
-        ]
+        if "example" not in self.ablate and self.space.name != "menu":
+            example_obs, example_decision = self._example()
+            self.example = example_decision
+            lines += [
+                "",
+                "Example. For this creature:",
+                self.suffix(example_obs),
+                "a good answer is:",
+                _compact(example_decision, thought=self.thought),
+            ]
         return "\n".join(lines)
-
-    def _format_line(self) -> str:
-        goods = "|".join(self.goods)
-        offer = f'{{"side":"buy|sell","good":"{goods}","qty":1,"price":1.5}}'
-        head = '{"thought":"...",' if self.thought else "{"
-        return f'{head}"offers":[{offer}],"gossip":"..."}}'
 
     def _example(self) -> tuple[Observation, Decision]:
         """A fictional creature and a sensible decision for it, in this scenario's goods."""
@@ -251,15 +278,16 @@ class PromptBuilder:
             legends=(),
             exiled=False,
         )
-        offers = [Offer(side=Side.SELL, good=own, qty=5, price=_price(prices[own] * 1.05))]
+        # Odd quantities and two-decimal prices no real answer needs: a copy shows in the bench.
+        offers = [Offer(side=Side.SELL, good=own, qty=7, price=_price(prices[own] * 1.07))]
         for good, qty in list(short.items())[: s.rules.max_offers - 1]:
             offers.append(
-                Offer(side=Side.BUY, good=good, qty=qty, price=_price(prices[good] * 1.15))
+                Offer(side=Side.BUY, good=good, qty=qty, price=_price(prices[good] * 1.13))
             )
         needs = " and ".join(short) if short else "nothing"
         decision = Decision(
             offers=offers[: s.rules.max_offers],
-            gossip=f"{own.capitalize()} for sale; buying {needs}."[: s.rules.gossip_chars],
+            gossip=f"Wren sells {own}; Wren wants {needs}."[: s.rules.gossip_chars],
             thought=f"Sell spare {own}, buy {needs} before winter." if self.thought else None,
         )
         return obs, decision
@@ -281,7 +309,7 @@ def _compact(decision: Decision, *, thought: bool) -> str:
 
 
 def _price(value: float) -> float:
-    return round(value, 1)
+    return round(value, 2)
 
 
 def _num(value: float) -> str:

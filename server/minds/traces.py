@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -25,7 +26,8 @@ from pydantic import BaseModel, ConfigDict
 
 from server.world.events import Event, OfferRejected, TradeCleared
 from server.world.state import WorldState
-from shared.decision import Decision, Side
+from shared.decision import Decision, Offer, Side
+from shared.observation import Observation
 
 from .brain import DecisionResult, Status
 
@@ -54,6 +56,10 @@ class TraceRecord(BaseModel):
     """Trades the creature took part in that tick; None when not known."""
     rejected: list[str] = []
     """Why the world refused any of its offers that tick (OfferRejected reasons)."""
+    observation: Observation | None = None
+    """What the creature saw, as a bot's turn holds it (model brains)."""
+    intended: list[Offer] | None = None
+    """The offers the model asked for, salvaged from `raw` before any guard or drop."""
 
 
 def trace_records(
@@ -87,6 +93,12 @@ def trace_records(
                 latency_ms=round(result.latency_ms, 3),
                 trades_made=trades[cid],
                 rejected=rejected.get(cid, []),
+                observation=(
+                    None
+                    if result.observation is None
+                    else Observation.model_validate(asdict(result.observation))
+                ),
+                intended=None if result.intended is None else list(result.intended),
             )
         )
     return records

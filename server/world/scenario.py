@@ -168,6 +168,9 @@ class BrainSpec(_Frozen):
     between: Literal["hold", "standing"] = "hold"
     """What its creatures do while their batch is out: hold (no-op `thinking`), or repeat
     their last offers (standing orders)."""
+    space: Literal["free", "guarded", "menu"] = "free"
+    """How much freedom the model gets (server.minds.spaces): one schema for all, each
+    creature's own guarded schema, or a menu of plans to choose from."""
 
 
 class Scenario(_Frozen):

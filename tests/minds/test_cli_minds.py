@@ -84,6 +84,6 @@ def test_simulate_with_the_vllm_brain_on_the_tiny_model(tiny_model: Path, tmp_pa
     lines = traces.read_bytes().splitlines()
     assert len(lines) == 15
     first = orjson.loads(lines[0])
-    assert first["brain"] == f"vllm:{tiny_model}"
+    assert first["brain"] == f"vllm:{tiny_model.name}"  # the brain, not the model path
     assert first["prompt"].startswith("<|im_start|>system\n")
     assert first["raw"].startswith("{")

@@ -96,3 +96,55 @@ def test_records_keep_the_results_fields() -> None:
     (rec,) = trace_records(state, [TradeCleared("honey", 1, 900, "bram", "oona")], {"oona": result})
     assert rec.noop_reason == "deadline" and rec.prompt == "p" and rec.latency_ms == 12.346
     assert rec.trades_made == 1 and rec.produces == "honey" and rec.messages == MESSAGES
+
+
+class _BuyOwnEngine:
+    """Answers every creature by buying its own good and selling what it lacks."""
+
+    name = "fake-engine:/some/where/model"
+    aborts_on_cancel = True
+
+    def __init__(self) -> None:
+        self.schemas: list[dict[str, object]] = []
+
+    async def generate(
+        self, prompts: list[str], *, schema: dict[str, object], max_tokens: int
+    ) -> list[str | None]:
+        self.schemas.append(schema)
+        return [_FOOLISH] * len(prompts)
+
+    async def aclose(self) -> None:
+        return None
+
+
+_FOOLISH = (
+    '{"offers":[{"side":"buy","good":"acorns","qty":2,"price":4.0},'
+    '{"side":"sell","good":"honey","qty":40,"price":9.0}],"gossip":"hm"}'
+)
+
+
+async def test_records_carry_the_observation_and_the_intended_offers(tmp_path: Path) -> None:
+    from server.minds.model_brain import ModelBrain
+    from server.minds.prompts import PromptBuilder
+
+    scenario = load_scenario(None)
+    engine = _BuyOwnEngine()
+    brain = ModelBrain(engine, PromptBuilder(scenario, space="free"), name="smollm2")
+    path = tmp_path / "traces.jsonl"
+    with TraceWriter(path) as writer:
+        await run_world(new_world(scenario, 1), Cast(brains={}, default=brain), 1, [writer.record])
+    records = list(read_traces(path))
+    assert len(engine.schemas) == 1  # free: one schema for all, one call
+    mossback = next(r for r in records if r.creature == "mossback")
+    assert mossback.brain == "smollm2"
+    assert mossback.observation is not None
+    assert mossback.observation.produces == "acorns"
+    assert mossback.observation.stores == new_world(scenario, 1).creatures["mossback"].stores
+    # What it asked for, before the own-good buy was dropped...
+    assert mossback.intended is not None
+    assert [(o.side, o.good, o.qty) for o in mossback.intended] == [
+        (Side.BUY, "acorns", 2),
+        (Side.SELL, "honey", 40),
+    ]
+    # ...beside what was submitted.
+    assert [(o.side, o.good) for o in mossback.decision.offers] == [(Side.SELL, "honey")]

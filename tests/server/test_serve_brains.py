@@ -284,14 +284,15 @@ async def test_a_brain_that_raises_silences_only_its_own_creatures(
         await running.stop()
     assert sick["ok"] is False
     assert sick["problems"][0].startswith(
-        "brain 'fake' failing: RuntimeError: the prompt builder fell over"
+        "brain 'qwen' failing: RuntimeError: the prompt builder fell over"
     )
-    assert 'smallwood_brain_errors_total{brain="fake",error="RuntimeError"}' in text
-    assert 'smallwood_brain_failing{brain="fake"} 1.0' in text
+    # a scenario's model brain is named by the scenario, not by its engine
+    assert 'smallwood_brain_errors_total{brain="qwen",error="RuntimeError"}' in text
+    assert 'smallwood_brain_failing{brain="qwen"} 1.0' in text
     noops = running.clock.metrics.noops
     assert noops.get(reason="brain_error") >= 7  # oona, once a tick
     assert running.clock.metrics.decisions.get(brain="scripted", status="ok") >= 4 * 8
     assert traded and "oona" not in traded  # the others traded
     assert well["ok"] is True and well["problems"] == []
-    reasons = {r.get("noop_reason") for r in traces(tmp_path / "data") if r["brain"] == "fake"}
+    reasons = {r.get("noop_reason") for r in traces(tmp_path / "data") if r["brain"] == "qwen"}
     assert "brain_error" in reasons
