@@ -121,14 +121,14 @@ def mutate(name: str, target: Target, work: Path, jobs: int) -> dict[str, object
         check=False,
     )
     seconds = round(time.monotonic() - began)
-    subprocess.run([*mutmut, "export-cicd-stats"], cwd=tree, env=env, capture_output=True)
+    subprocess.run(
+        [*mutmut, "export-cicd-stats"], cwd=tree, env=env, capture_output=True, check=False
+    )
     stats = json.loads((tree / "mutants" / "mutmut-cicd-stats.json").read_text())
     results = subprocess.run(
         [*mutmut, "results"], cwd=tree, env=env, capture_output=True, text=True, check=False
     ).stdout
-    survivors = [
-        line.split(":")[0].strip() for line in results.splitlines() if line.strip()
-    ]
+    survivors = [line.split(":")[0].strip() for line in results.splitlines() if line.strip()]
     diffs = [
         subprocess.run(
             [*mutmut, "show", m], cwd=tree, env=env, capture_output=True, text=True, check=False
