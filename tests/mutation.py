@@ -100,6 +100,7 @@ def config(target: Target) -> str:
         f"only_mutate = {json.dumps(list(target.sources))}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(list(target.tests))}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
+        "timeout_multiplier = 3.0\n"
     )
 
 

@@ -4,14 +4,27 @@ docs/testing.md): each pins a behaviour a mutant changed without any test notici
 from __future__ import annotations
 
 import random
+from typing import Any
 
-from server.world import WorldState, new_world
+import pytest
+
+from server.world import Action, Order, WorldState, new_world
 from server.world.consumption import consume, fuel_need
-from server.world.events import Event, GoodsConsumed, GoodsSpoiled
+from server.world.events import (
+    Event,
+    GoodsConsumed,
+    GoodsSpoiled,
+    MarketCleared,
+    OfferRejected,
+    TradeCleared,
+)
+from server.world.market import trade
 from server.world.modifiers import Modifiers
 from server.world.spoilage import spoil
+from server.world.state import ActiveLegend
+from server.world.validate import clean_gossip, validate
 
-from .conftest import creature, make_scenario
+from .conftest import creature, make_scenario, market_scenario
 
 # ---- spoilage ------------------------------------------------------------------------------
 
@@ -100,3 +113,162 @@ def test_owing_a_whole_unit_of_fuel_is_cold() -> None:
     me = state.creatures["x"]
     assert me.fuel_debt == 1.0
     assert me.warm is False
+
+
+# ---- validate ------------------------------------------------------------------------------
+
+
+def _two_creatures() -> WorldState:
+    cast = [
+        creature("a", "acorns", stores={"acorns": 3}),
+        creature("b", "honey", stores={"honey": 3}),
+    ]
+    return new_world(make_scenario(cast), 1)
+
+
+def test_stray_ids_of_any_type_are_refused_in_a_stable_order() -> None:
+    state = _two_creatures()
+    junk: dict[Any, Action] = {7: Action((Order("buy", "honey", 1, 100),)), "zz": Action()}
+    junk["ghost"] = Action((Order("sell", "acorns", 1, 100),))
+    events: list[Event] = []
+    validate(state, junk, events)  # mixed key types: sorting them must not raise
+    assert events == [
+        OfferRejected("ghost", 0, "unknown_creature"),
+        OfferRejected(7, 0, "unknown_creature"),  # type: ignore[arg-type]
+    ]
+
+
+def test_an_exile_does_not_stop_the_others_trading() -> None:
+    state = _two_creatures()
+    state.creatures["a"].exiled_until = 9
+    events: list[Event] = []
+    accepted = validate(
+        state,
+        {
+            "a": Action((Order("sell", "acorns", 1, 100),)),
+            "b": Action((Order("sell", "honey", 1, 100),)),
+        },
+        events,
+    )
+    assert events == [OfferRejected("a", 0, "exiled")]
+    assert list(accepted) == ["b"]
+
+
+def test_something_that_is_not_an_action_speaks_no_gossip() -> None:
+    state = _two_creatures()
+    events: list[Event] = []
+    validate(state, {"a": object()}, events)  # type: ignore[dict-item]
+    assert events == []
+    assert state.gossip == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "spoken"),
+    [
+        (" hi", 120, "hi"),
+        ("hi ", 120, "hi"),
+        ("a  b", 120, "a b"),
+        ("abcd efgh", 5, "abcd"),  # cut at the limit, then no trailing space
+        ("abcde", 5, "abcde"),  # exactly the limit is kept whole
+        (" " * 20 + "hello", 5, ""),  # only the first 4 x limit characters are read
+        ("tab\there", 120, "tab here"),
+    ],
+)
+def test_gossip_is_one_clean_line(text: str, limit: int, spoken: str) -> None:
+    assert clean_gossip(text, limit) == spoken
+
+
+# ---- market --------------------------------------------------------------------------------
+
+
+def _market(**rules: object) -> WorldState:
+    cast = {
+        "s": (0.0, {"acorns": 3}),
+        "t": (0.0, {"acorns": 3}),
+        "b": (100.0, {}),
+    }
+    return new_world(market_scenario(cast, rules), 1)
+
+
+def _trade(
+    state: WorldState, orders: dict[str, list[Order]], mods: Modifiers | None = None
+) -> tuple[set[str], list[Event]]:
+    events: list[Event] = []
+    book = {cid: list(enumerate(mine)) for cid, mine in orders.items()}
+    traded = trade(state, book, mods or Modifiers(), events)
+    return traded, events
+
+
+def test_a_refused_sale_does_not_drop_the_next_one() -> None:
+    state = _market()
+    _, events = _trade(
+        state, {"s": [Order("sell", "acorns", 9, 100), Order("sell", "acorns", 1, 100)]}
+    )
+    assert [e for e in events if isinstance(e, OfferRejected)] == [
+        OfferRejected("s", 0, "insufficient_goods")
+    ]
+    assert any(isinstance(e, MarketCleared) and e.unsold_supply == 1 for e in events)
+
+
+def test_sales_of_one_good_add_up_against_what_is_held() -> None:
+    state = _market()
+    _, events = _trade(
+        state, {"s": [Order("sell", "acorns", 2, 100), Order("sell", "acorns", 2, 100)]}
+    )
+    assert OfferRejected("s", 1, "insufficient_goods") in events
+    state = _market()
+    _, events = _trade(
+        state, {"s": [Order("sell", "acorns", 2, 100), Order("sell", "acorns", 1, 100)]}
+    )
+    assert not any(isinstance(e, OfferRejected) for e in events)
+
+
+def test_a_refused_purchase_does_not_drop_the_next_one() -> None:
+    state = _market()
+    _, events = _trade(
+        state, {"b": [Order("buy", "acorns", 3, 9_000), Order("buy", "acorns", 1, 100)]}
+    )
+    assert [e for e in events if isinstance(e, OfferRejected)] == [
+        OfferRejected("b", 0, "insufficient_pebbles")
+    ]
+    assert any(isinstance(e, MarketCleared) and e.unmet_demand == 1 for e in events)
+
+
+def test_the_clearing_price_is_whole_bits() -> None:
+    state = _market()
+    _, events = _trade(
+        state, {"s": [Order("sell", "acorns", 1, 100)], "b": [Order("buy", "acorns", 1, 101)]}
+    )
+    (fill,) = [e for e in events if isinstance(e, TradeCleared)]
+    assert fill.price == 100 and type(fill.price) is int
+    assert type(state.creatures["b"].purse) is int
+
+
+def test_a_toll_goes_from_the_seller_to_the_commons_and_the_pot() -> None:
+    state = _market()
+    company = ActiveLegend("L1", "hollow_log_company", 0, 20, True, pot=7)
+    commons = state.commons
+    traded, _ = _trade(
+        state,
+        {"s": [Order("sell", "acorns", 2, 500)], "b": [Order("buy", "acorns", 2, 500)]},
+        Modifiers(toll=0.1, toll_legend=company),
+    )
+    assert traded == {"s", "b"}
+    assert state.creatures["s"].purse == 1000 - 100
+    assert state.commons == commons + 100
+    assert company.pot == 7 + 100
+
+
+def test_the_tape_keeps_the_last_fills_of_a_busy_tick() -> None:
+    state = _market(history=2)
+    state.tick = 4
+    _trade(
+        state,
+        {
+            "s": [Order("sell", "acorns", 1, 100), Order("sell", "acorns", 1, 100)],
+            "t": [Order("sell", "acorns", 1, 100)],
+            "b": [Order("buy", "acorns", 3, 100)],
+        },
+    )
+    assert len(state.trades) == 2
+    assert all(t.tick == 4 and t.qty == 1 for t in state.trades)
