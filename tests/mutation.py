@@ -129,7 +129,13 @@ def mutate(name: str, target: Target, work: Path, jobs: int) -> dict[str, object
     results = subprocess.run(
         [*mutmut, "results"], cwd=tree, env=env, capture_output=True, text=True, check=False
     ).stdout
-    survivors = [line.split(":")[0].strip() for line in results.splitlines() if line.strip()]
+    # `results` lists every mutant no failing test killed, timeouts included: a timeout
+    # counts as caught (the mutant hung the tests); the others survived.
+    survivors = [
+        name.strip()
+        for name, _, status in (line.partition(":") for line in results.splitlines())
+        if name.strip() and status.strip() not in ("killed", "timeout")
+    ]
     diffs = [
         subprocess.run(
             [*mutmut, "show", m], cwd=tree, env=env, capture_output=True, text=True, check=False

@@ -20,8 +20,9 @@ from server.world.events import (
 )
 from server.world.market import trade
 from server.world.modifiers import Modifiers
+from server.world.observe import observe
 from server.world.spoilage import spoil
-from server.world.state import ActiveLegend
+from server.world.state import ActiveLegend, Trade
 from server.world.validate import clean_gossip, validate
 
 from .conftest import creature, make_scenario, market_scenario
@@ -272,3 +273,39 @@ def test_the_tape_keeps_the_last_fills_of_a_busy_tick() -> None:
     )
     assert len(state.trades) == 2
     assert all(t.tick == 4 and t.qty == 1 for t in state.trades)
+
+
+# ---- observe -------------------------------------------------------------------------------
+
+
+def test_an_observation_pins_every_field_it_rounds_or_derives() -> None:
+    cast = [
+        creature("x", "acorns", stores={"acorns": 2}),
+        creature("y", "honey", stores={"honey": 2}),
+    ]
+    rules = {"ticks_per_season": 3, "fuel_need": {"winter": 0.5}, "winter_rise": 1.0}
+    state = new_world(make_scenario(cast, rules=rules), 1)
+    state.tick = 9  # observing tick 10: winter, day 1 of 3
+    state.ref_prices["acorns"] = 4.56789
+    me = state.creatures["x"]
+    me.mood, me.warm, me.exiled_until = 0.12345, False, 12
+    # An Early Frost told on this tick: in force from the tick being observed.
+    state.legends.append(ActiveLegend("L7", "early_frost", 9, 19, True))
+    state.trades = (Trade(9, "acorns", 1, 450, "gone", "y"),)
+    obs = observe(state, "x")
+    assert obs.fuel_per_tick == round(0.5 + 1 / 3 + 1.0, 3) == 1.833
+    assert obs.prices["acorns"] == 4.57
+    assert obs.mood == 0.123
+    assert (obs.warm, obs.exiled, obs.fed) == (False, True, me.fed)
+    assert obs.fuel_good == "firewood"
+    assert [leg.id for leg in obs.legends] == ["L7"]
+    assert obs.legends[0].ticks_left == 10
+    # a creature that left the Wood is named by its id on the board
+    assert [(t.buyer, t.seller) for t in obs.trades] == [("gone", "Y")]
+
+
+def test_a_wood_without_fuel_observes_no_fuel_good() -> None:
+    state = new_world(market_scenario({"s": (1.0, {"acorns": 1})}), 1)
+    obs = observe(state, "s")
+    assert obs.fuel_good == ""
+    assert obs.fuel_per_tick == 0.0
