@@ -8,16 +8,19 @@ from typing import Any
 
 import pytest
 
-from server.world import Action, Order, WorldState, new_world
+from server.world import LEGENDS, Action, Order, TriggerLegend, WorldState, new_world, step
 from server.world.consumption import consume, fuel_need
 from server.world.events import (
+    CommandRejected,
     Event,
     GoodsConsumed,
     GoodsSpoiled,
     MarketCleared,
     OfferRejected,
+    RumourResolved,
     TradeCleared,
 )
+from server.world.legends import applicable
 from server.world.market import trade
 from server.world.modifiers import Modifiers
 from server.world.observe import observe
@@ -309,3 +312,89 @@ def test_a_wood_without_fuel_observes_no_fuel_good() -> None:
     obs = observe(state, "s")
     assert obs.fuel_good == ""
     assert obs.fuel_per_tick == 0.0
+
+
+# ---- legends -------------------------------------------------------------------------------
+
+
+def _honey_wood(honey: tuple[int, ...]) -> WorldState:
+    cast = [creature(f"c{n}", "acorns", stores={"honey": h}) for n, h in enumerate(honey, start=1)]
+    return new_world(make_scenario(cast, rules={"fuel_need": {}, "legend_chance": 0}), 1)
+
+
+def _tell(state: WorldState, *keys: str) -> tuple[WorldState, tuple[Event, ...]]:
+    return step(state, {}, [TriggerLegend(k) for k in keys])
+
+
+def _resolve_as(state: WorldState, truth: bool) -> tuple[WorldState, list[RumourResolved]]:
+    for leg in state.legends:
+        leg.truth = truth
+    told: list[RumourResolved] = []
+    while state.legends:
+        state, events = step(state, {})
+        told += [e for e in events if isinstance(e, RumourResolved)]
+    return state, told
+
+
+def test_a_legend_whose_goods_are_missing_is_refused_with_a_reason() -> None:
+    state = new_world(market_scenario({"s": (1.0, {"acorns": 1})}), 1)
+    _, events = _tell(state, "drought")
+    assert CommandRejected("legend drought", "goods_missing") in events
+
+
+def test_a_legend_applies_where_its_goods_are_exactly_the_scenarios() -> None:
+    need = LEGENDS["run_on_the_hoard"].needs_goods
+    goods = {g: {"price": 5.0} for g in need}
+    state = new_world(make_scenario([creature("x", next(iter(need)))], goods=goods), 1)
+    assert "run_on_the_hoard" in applicable(state)
+
+
+def test_legends_are_numbered_in_the_order_they_are_told() -> None:
+    state = _honey_wood((1,))
+    first = state.next_legend
+    state, _ = _tell(state, "drought", "early_frost")
+    assert [leg.id for leg in state.legends] == [f"L{first}", f"L{first + 1}"]
+    assert state.next_legend == first + 2
+    # a legend that is no rumour is simply true, and has no one at its centre
+    assert [(leg.truth, leg.target) for leg in state.legends] == [(True, ""), (True, "")]
+
+
+def test_the_hoard_at_the_centre_is_the_biggest_one_held() -> None:
+    # c2 eats one of its two jars in the tick the Run is told: one jar is a hoard too
+    state, _ = _tell(_honey_wood((0, 2, 0)), "run_on_the_hoard")
+    assert state.creatures["c2"].stores["honey"] == 1
+    assert state.legends[0].target == "c2"
+    state, _ = _tell(_honey_wood((0, 0)), "run_on_the_hoard")
+    assert state.legends[0].target == ""  # nobody holds any: no one at the centre
+
+
+def test_a_true_run_with_no_hoard_resolves_without_rot() -> None:
+    state, _ = _tell(_honey_wood((0, 0)), "run_on_the_hoard")
+    _, told = _resolve_as(state, True)
+    assert [(e.true, e.outcome) for e in told] == [(True, "it was true")]
+
+
+def test_a_true_mania_says_it_was_true() -> None:
+    state, _ = _tell(_honey_wood((1,)), "great_acorn_mania")
+    _, told = _resolve_as(state, True)
+    assert [e.outcome for e in told] == ["it was true"]
+
+
+def test_the_company_tells_what_it_paid_in_pebbles() -> None:
+    state, _ = _tell(_honey_wood((1, 1, 1, 1)), "hollow_log_company")
+    state.legends[0].pot = 1000  # ten pebbles of tolls, the commons holding more
+    assert state.commons >= 1000
+    _, told = _resolve_as(state, True)
+    assert [e.outcome for e in told] == ["the barges came home: 10.0 pebbles paid out"]
+
+
+def test_the_company_pays_nothing_from_an_empty_pot_or_to_nobody() -> None:
+    state, _ = _tell(_honey_wood((1, 1)), "hollow_log_company")
+    _, told = _resolve_as(state, True)
+    assert [e.outcome for e in told] == ["the barges came home: 0.0 pebbles paid out"]
+    state, _ = _tell(_honey_wood((1, 1)), "hollow_log_company")
+    state.legends[0].pot = 500
+    for c in state.creatures.values():
+        c.exiled_until = 10_000  # everyone away: no members to pay
+    _, told = _resolve_as(state, True)
+    assert [e.outcome for e in told] == ["the barges came home: 0.0 pebbles paid out"]
