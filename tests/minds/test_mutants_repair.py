@@ -1,2 +1,68 @@
 """Tests written to kill the mutants that survived the repair layer's own tests (see
 docs/testing.md): each pins a behaviour a mutant changed without any test noticing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from server.minds.repair import ParseResult, parse_decision
+from shared.decision import Offer, Side
+
+GOODS = ("acorns", "berries", "mushrooms", "honey", "firewood")
+OFFER = {"side": "buy", "good": "honey", "qty": 2, "price": 9}
+
+
+def parse(value: object, goods: tuple[str, ...] = GOODS) -> ParseResult:
+    return parse_decision(value if isinstance(value, str) else json.dumps(value), goods)
+
+
+def wrapped(levels: int) -> dict[str, object]:
+    value: dict[str, object] = {"offers": [OFFER], "gossip": "deep"}
+    for n in range(levels):
+        value = {f"w{n}": value}
+    return value
+
+
+def test_three_wrappers_unwrap_and_four_do_not() -> None:
+    result = parse(wrapped(3))
+    assert result.decision.gossip == "deep"
+    assert result.repairs == ("unwrapped", "unwrapped", "unwrapped")
+    assert parse(wrapped(4)).noop_reason == "not_a_decision"
+
+
+def test_a_list_of_objects_without_decision_keys_is_not_a_decision() -> None:
+    assert parse([{"foo": 1}, {"bar": 2}]).noop_reason == "not_a_decision"
+
+
+def test_an_offer_with_no_known_key_says_what_it_ignored() -> None:
+    result = parse({"offers": [{"foo": 1, "bar": 2}], "gossip": ""})
+    assert result.repairs == ("ignored_key", "ignored_key", "dropped_offer:missing_side")
+    assert result.noop_reason == "nothing_salvaged"
+
+
+@pytest.mark.parametrize(
+    ("price", "reason"),
+    [
+        (0, "dropped_offer:bad_price"),
+        (-1, "dropped_offer:bad_price"),
+        (0.001, "dropped_offer:invalid"),
+    ],
+)
+def test_prices_the_world_cannot_settle_are_dropped(price: float, reason: str) -> None:
+    result = parse({"offers": [{**OFFER, "price": price}], "gossip": ""})
+    assert result.repairs == (reason,)
+    assert result.decision.offers == []
+
+
+def test_a_good_the_schema_refuses_is_dropped_as_invalid() -> None:
+    long_good = "g" * 40  # a scenario good longer than an Offer may name
+    result = parse({"offers": [{**OFFER, "good": long_good}], "gossip": ""}, (long_good,))
+    assert result.repairs == ("dropped_offer:invalid",)
+
+
+def test_dashed_keys_map_like_underscored_ones() -> None:
+    result = parse({"offers": [{"side": "buy", "good": "honey", "qty": 1, "limit-price": 5}]})
+    assert result.decision.offers == [Offer(side=Side.BUY, good="honey", qty=1, price=5.0)]
+    assert result.repairs == ("renamed_key",)
