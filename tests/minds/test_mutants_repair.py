@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from server.minds.json_shape import scan_json
 from server.minds.repair import ParseResult, parse_decision
 from shared.decision import Offer, Side
 
@@ -66,3 +67,43 @@ def test_dashed_keys_map_like_underscored_ones() -> None:
     result = parse({"offers": [{"side": "buy", "good": "honey", "qty": 1, "limit-price": 5}]})
     assert result.decision.offers == [Offer(side=Side.BUY, good="honey", qty=1, price=5.0)]
     assert result.repairs == ("renamed_key",)
+
+
+# ---- json_shape: the scanner, asked directly -----------------------------------------------
+
+
+def span(text: str) -> str | None:
+    shape = scan_json(text)
+    return None if shape is None else text[shape.start : shape.end]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("answer: [1, 2] ok", "[1, 2]"),
+        ('say {"a": "}"} then', '{"a": "}"}'),  # a closer inside a string
+        ('say {"a": "q\\"}"} then', '{"a": "q\\"}"}'),  # an escaped quote inside a string
+        ('say {"a": "\\\\"} then', '{"a": "\\\\"}'),  # an escaped backslash, then the quote
+        ("say {'a': '}'} then", "{'a': '}'}"),  # single-quoted strings too
+        ("say {'a': don't} then", "{'a': don't}"),  # but not an apostrophe in a word
+    ],
+)
+def test_the_scanner_finds_the_whole_value(text: str, value: str) -> None:
+    assert span(text) == value
+    shape = scan_json(text)
+    assert shape is not None and shape.has_prose and not shape.truncated
+
+
+@pytest.mark.parametrize(
+    ("text", "cut_at"),
+    [
+        ('[{"side": "buy", "qty": 3', 1),  # an offer straight inside the top array
+        ('{"offers": [{"side": "buy", "tags": [1', 12),  # an array inside the cut offer
+        ('{"gossip": {"a": 1', None),  # an object in an object is no list item
+        ('{"offers": [1, 2', None),  # cut inside an array, but not inside an item
+    ],
+)
+def test_a_cut_answer_marks_only_a_half_written_item(text: str, cut_at: int | None) -> None:
+    shape = scan_json(text)
+    assert shape is not None and shape.truncated
+    assert shape.cut_item_at == cut_at
