@@ -107,3 +107,9 @@ def test_a_cut_answer_marks_only_a_half_written_item(text: str, cut_at: int | No
     shape = scan_json(text)
     assert shape is not None and shape.truncated
     assert shape.cut_item_at == cut_at
+
+
+def test_two_offer_keys_make_a_bare_offer() -> None:
+    result = parse({"good": "honey", "qty": 2})
+    assert result.repairs == ("bare_offers", "dropped_offer:missing_side")
+    assert result.noop_reason == "nothing_salvaged"
