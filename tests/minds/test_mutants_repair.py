@@ -91,7 +91,7 @@ def span(text: str) -> str | None:
 def test_the_scanner_finds_the_whole_value(text: str, value: str) -> None:
     assert span(text) == value
     shape = scan_json(text)
-    assert shape is not None and shape.has_prose and not shape.truncated
+    assert shape is not None and shape.has_prose and shape.truncated is False
 
 
 @pytest.mark.parametrize(
@@ -113,3 +113,27 @@ def test_two_offer_keys_make_a_bare_offer() -> None:
     result = parse({"good": "honey", "qty": 2})
     assert result.repairs == ("bare_offers", "dropped_offer:missing_side")
     assert result.noop_reason == "nothing_salvaged"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ('{"a": 1 // c\n} tail // d\nmore}', '{"a": 1 // c\n}'),  # a line comment ends at its line
+        ('{"a": /* } */ 1} x', '{"a": /* } */ 1}'),  # a closer inside a block comment
+        ('note */ {"a": /* } */ 1} x', '{"a": /* } */ 1}'),  # a stray closer before the value
+        ('{"a": /* x */ 1} tail /* y */', '{"a": /* x */ 1}'),  # the first close ends it
+        ('{"a": /*/ } */ 1} x', '{"a": /*/ } */ 1}'),  # "/*/" opens, it does not close
+        ('{"a": /**/ 1} x', '{"a": /**/ 1}'),  # an empty block comment
+        ('{"a": 1 /* c */} x', '{"a": 1 /* c */}'),  # the bracket right after the comment
+    ],
+)
+def test_the_scanner_skips_comments(text: str, value: str) -> None:
+    shape = scan_json(text)
+    assert shape is not None and shape.truncated is False
+    assert text[shape.start : shape.end] == value
+
+
+@pytest.mark.parametrize("text", ['{"a": 1 // no newline', '{"a": /* never closed'])
+def test_a_comment_that_runs_to_the_end_is_a_cut_answer(text: str) -> None:
+    shape = scan_json(text)
+    assert shape is not None and shape.truncated is True and shape.end == len(text)
