@@ -137,3 +137,27 @@ def test_the_scanner_skips_comments(text: str, value: str) -> None:
 def test_a_comment_that_runs_to_the_end_is_a_cut_answer(text: str) -> None:
     shape = scan_json(text)
     assert shape is not None and shape.truncated is True and shape.end == len(text)
+
+
+@pytest.mark.parametrize(
+    ("offers", "kept", "repairs"),
+    [
+        (None, [], ("coerced_type",)),  # null offers: none
+        ("", [], ("coerced_type",)),  # an empty string: none
+        (json.dumps(OFFER), [OFFER], ("double_encoded",)),  # one offer as a JSON string
+        (json.dumps([OFFER]), [OFFER], ("double_encoded",)),  # a list as a JSON string
+        (5, [], ("dropped_offer:not_an_object",)),  # a number is no offer
+        ("five", [], ("dropped_offer:not_an_object",)),  # nor is a word
+        ([7, OFFER], [OFFER], ("dropped_offer:not_an_object",)),  # a bad one, then a good one
+    ],
+)
+def test_the_offers_field_in_every_shape(
+    offers: object, kept: list[dict[str, object]], repairs: tuple[str, ...]
+) -> None:
+    result = parse({"offers": offers, "gossip": "hi"})
+    assert result.repairs == repairs
+    assert [o.model_dump(mode="json") for o in result.decision.offers] == [
+        {**o, "price": float(o["price"])}
+        for o in kept  # type: ignore[arg-type]
+    ]
+    assert result.decision.gossip == "hi"
