@@ -9,7 +9,7 @@ import pytest
 
 from server.minds.json_shape import scan_json
 from server.minds.repair import ParseResult, parse_decision
-from shared.decision import Offer, Side
+from shared.decision import GOSSIP_CHARS, Offer, Side
 
 GOODS = ("acorns", "berries", "mushrooms", "honey", "firewood")
 OFFER = {"side": "buy", "good": "honey", "qty": 2, "price": 9}
@@ -161,3 +161,31 @@ def test_the_offers_field_in_every_shape(
         for o in kept  # type: ignore[arg-type]
     ]
     assert result.decision.gossip == "hi"
+
+
+def test_a_list_of_offers_sent_as_a_json_string() -> None:
+    result = parse(json.dumps(json.dumps([OFFER])))
+    assert result.repairs == ("double_encoded", "bare_offers")
+    assert len(result.decision.offers) == 1
+
+
+def test_an_exact_key_wins_over_an_alias_that_sorts_first() -> None:
+    result = parse({"offers": [{**OFFER, "side": "sell", "action": "buy"}]})
+    assert [o.side for o in result.decision.offers] == [Side.SELL]
+    assert result.repairs == ("ignored_key",)
+
+
+def test_an_unknown_key_does_not_hide_the_aliases_after_it() -> None:
+    offer = {"side": "buy", "good": "honey", "price": 9, "zzz": 1, "quantity": 2}
+    result = parse({"offers": [offer]})
+    assert [o.qty for o in result.decision.offers] == [2]
+    assert result.repairs == ("renamed_key", "ignored_key")
+
+
+def test_gossip_of_exactly_the_limit_is_kept_whole() -> None:
+    line = ("honey " * 40)[:GOSSIP_CHARS].strip()
+    line = line + "x" * (GOSSIP_CHARS - len(line))
+    result = parse({"offers": [], "gossip": line})
+    assert len(line) == GOSSIP_CHARS
+    assert result.repairs == ()
+    assert result.decision.gossip == line
