@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from server.minds import repair
 from server.minds.json_shape import scan_json
 from server.minds.repair import ParseResult, parse_decision
 from shared.decision import GOSSIP_CHARS, Offer, Side
@@ -189,3 +190,46 @@ def test_gossip_of_exactly_the_limit_is_kept_whole() -> None:
     assert len(line) == GOSSIP_CHARS
     assert result.repairs == ()
     assert result.decision.gossip == line
+
+
+def test_an_internal_error_is_logged_with_the_texts_length(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(self: object, text: str) -> ParseResult:
+        raise KeyError("bug")
+
+    monkeypatch.setattr(repair._Salvage, "run", broken)
+    with caplog.at_level("ERROR", logger="server.minds.repair"):
+        assert parse_decision('{"offers":[],"gossip":""}', GOODS).noop_reason == "internal_error"
+    assert [r.getMessage() for r in caplog.records] == [
+        "parse_decision failed on 25 characters of text"
+    ]
+
+
+def test_an_answer_of_exactly_the_input_limit_is_not_cut() -> None:
+    body = json.dumps({"offers": [OFFER], "gossip": "hi"})
+    text = body + " " * (repair.MAX_INPUT_CHARS - len(body))
+    assert len(text) == repair.MAX_INPUT_CHARS
+    assert "input_cut" not in parse(text).repairs
+    assert "input_cut" in parse(text + " ").repairs
+
+
+def test_raw_control_characters_need_no_json_repair_even_with_prose() -> None:
+    result = parse('Here: {"offers": [], "gossip": "brr\x0c cold"} ok')
+    assert result.repairs == ("prose_around_json", "gossip_cleaned")
+    assert result.decision.gossip == "brr cold"
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("Fire wood", "firewood"),
+        ("berries", "berry"),
+        ("acorns", "acorn"),
+        ("honey", "honey"),
+        ("moss", "moss"),
+        ("ties", "tie"),
+    ],
+)
+def test_good_keys_are_singular_lowercase_letters(name: str, key: str) -> None:
+    assert repair._good_key(name) == key
