@@ -68,8 +68,12 @@ TARGETS: dict[str, Target] = {
         ("tests/world/test_consumption.py", "tests/world/test_mutants_world.py"),
     ),
     "repair": Target(
-        ("server/minds/repair.py", "server/minds/json_shape.py"),
+        ("server/minds/repair.py",),
         ("tests/minds/test_repair.py", "tests/minds/test_mutants_repair.py"),
+    ),
+    "json_shape": Target(
+        ("server/minds/json_shape.py",),
+        ("tests/minds/test_mutants_repair.py", "tests/minds/test_repair.py"),
     ),
     "merge_patch": Target(("shared/merge_patch.py",), ("tests/shared/test_merge_patch.py",)),
 }

@@ -398,3 +398,12 @@ def test_the_company_pays_nothing_from_an_empty_pot_or_to_nobody() -> None:
         c.exiled_until = 10_000  # everyone away: no members to pay
     _, told = _resolve_as(state, True)
     assert [e.outcome for e in told] == ["the barges came home: 0.0 pebbles paid out"]
+
+
+def test_three_sales_of_one_good_add_up() -> None:
+    state = _market()
+    sales = [Order("sell", "acorns", 1, 100), Order("sell", "acorns", 1, 100)]
+    _, events = _trade(state, {"s": [*sales, Order("sell", "acorns", 2, 100)]})
+    assert [e for e in events if isinstance(e, OfferRejected)] == [
+        OfferRejected("s", 2, "insufficient_goods")
+    ]
