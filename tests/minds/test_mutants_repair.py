@@ -229,6 +229,7 @@ def test_raw_control_characters_need_no_json_repair_even_with_prose() -> None:
         ("honey", "honey"),
         ("moss", "moss"),
         ("ties", "tie"),
+        ("bus", "bus"),
     ],
 )
 def test_good_keys_are_singular_lowercase_letters(name: str, key: str) -> None:
