@@ -119,6 +119,7 @@ def test_two_offer_keys_make_a_bare_offer() -> None:
 @pytest.mark.parametrize(
     ("text", "value"),
     [
+        ('{"a": 1 // }\n} x', '{"a": 1 // }\n}'),  # a closer inside a line comment
         ('{"a": 1 // c\n} tail // d\nmore}', '{"a": 1 // c\n}'),  # a line comment ends at its line
         ('{"a": /* } */ 1} x', '{"a": /* } */ 1}'),  # a closer inside a block comment
         ('note */ {"a": /* } */ 1} x', '{"a": /* } */ 1}'),  # a stray closer before the value
