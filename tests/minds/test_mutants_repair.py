@@ -107,6 +107,7 @@ def test_the_scanner_finds_the_whole_value(text: str, value: str) -> None:
 def test_a_cut_answer_marks_only_a_half_written_item(text: str, cut_at: int | None) -> None:
     shape = scan_json(text)
     assert shape is not None and shape.truncated
+    assert (shape.start, shape.end) == (0, len(text))
     assert shape.cut_item_at == cut_at
 
 
