@@ -28,18 +28,25 @@ Offer repairs (one entry per occurrence)
 Text repairs
     gossip_cleaned / thought_cleaned         control characters removed, runs of whitespace
                                              collapsed to one space, ends stripped
+    gossip_surrogates / thought_surrogates   UTF-16 surrogates in the text (json-repair
+                                             reads an escaped emoji as two halves; a lone
+                                             escaped half is not a character): pairs are
+                                             joined into their character, lone halves dropped
     gossip_cut / thought_cut                 cut to GOSSIP_CHARS / THOUGHT_CHARS
     bad_gossip / bad_thought                 not text, dropped
 
 Status is "ok" (strict JSON, nothing repaired), "repaired" (a decision, with repairs) or
 "noop" (nothing salvageable; `noop_reason` says why: empty, no_json, not_a_decision,
 nothing_salvaged). A deliberate empty answer (`{"offers": [], "gossip": ""}`) is "ok".
+A bug in this module itself is caught at the door and degrades to a no-op with the reason
+"internal_error" (and is logged): the suite treats that reason as a failure, never a pass.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import logging
 import math
 import re
 import unicodedata
@@ -109,6 +116,8 @@ _OFFER_KEYS: dict[str, str] = {
     "limit_price": "price",
     "price_each": "price",
 }
+_log = logging.getLogger(__name__)
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _NO_JSON = object()  # load()'s answer when the text holds no JSON value (JSON null is None)
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
 _NUMBER_WITH_UNIT = re.compile(r"\s*[~$]?\s*([-+]?\d+(?:\.\d+)?)\s*(?:[A-Za-z][A-Za-z ]*)?\.?\s*")
@@ -149,6 +158,7 @@ def parse_decision(
     try:
         return _Salvage(goods, produces, drop_own_buys).run(text)
     except Exception:  # a bug here must cost one creature one tick, never the tick loop
+        _log.exception("parse_decision failed on %d characters of text", len(text))
         return ParseResult(NOOP, (), "internal_error")
 
 
@@ -410,6 +420,11 @@ class _Salvage:
         if not isinstance(raw, str):
             self.repairs.append("coerced_type")
             raw = str(raw)
+        if _SURROGATES.search(raw):
+            # pydantic (and any UTF-8 encoder) refuses surrogates: losing the whole decision
+            # to an escaped emoji in the gossip would throw its offers away too.
+            self.repairs.append(f"{name}_surrogates")
+            raw = raw.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
         visible = "".join(ch for ch in raw if ch.isspace() or unicodedata.category(ch) != "Cc")
         clean = " ".join(visible.split())
         if clean != raw:

@@ -63,6 +63,7 @@ def node_with_websocket() -> list[str] | None:
     return None
 
 
+@pytest.mark.node
 async def test_the_javascript_bot_plays_the_same_protocol(wood: Wood, tmp_path: Path) -> None:
     node = node_with_websocket()
     if node is None:

@@ -526,6 +526,39 @@ CORPUS = [
         ),
         noop_reason="nothing_salvaged",
     ),
+    Case(
+        "escaped_emoji_with_trailing_comma",
+        '{"offers":[{"side":"buy","good":"honey","qty":2,"price":9}],"gossip":"yum \\ud83c\\udf6f",}',
+        offers=[("buy", "honey", 2, 9.0)],
+        gossip="yum \U0001f36f",
+        repairs=("json_repair", "gossip_surrogates"),
+        noop_reason=None,
+    ),
+    Case(
+        "lone_escaped_surrogate",
+        '{"gossip":"\\ud800"}',
+        offers=[],
+        gossip="",
+        repairs=("gossip_surrogates",),
+        noop_reason=None,
+    ),
+    Case(
+        "lone_surrogates_in_offers_answer",
+        '{"offers":[{"side":"sell","good":"berries","qty":1,"price":5}],"gossip":"ok \\udc00 then","thought":"hm\\ud83c",}',
+        offers=[("sell", "berries", 1, 5.0)],
+        gossip="ok then",
+        repairs=("json_repair", "gossip_surrogates", "gossip_cleaned", "thought_surrogates"),
+        noop_reason=None,
+        thought="hm",
+    ),
+    Case(
+        "strict_escaped_emoji_is_one_character",
+        '{"offers":[],"gossip":"\\ud83c\\udf6f"}',
+        offers=[],
+        gossip="\U0001f36f",
+        repairs=(),
+        noop_reason=None,
+    ),
 ]
 
 
@@ -616,6 +649,9 @@ def _check_invariants(result: ParseResult, *, drop_own_buys: bool = True) -> Non
         assert not any(o.side is Side.BUY and o.good == PRODUCES for o in decision.offers)
     assert all(isinstance(r, str) and r for r in result.repairs)
     assert result.status in ("ok", "repaired", "noop")
+    # parse_decision's last-resort catch must never be what made a text "safe": a crash in
+    # the repair code is a failure here, not a no-op that passes.
+    assert result.noop_reason != "internal_error"
     if result.status == "noop":
         assert decision == NOOP
         assert result.noop_reason
@@ -702,3 +738,55 @@ def test_never_raises_on_mutated_answers(
     _check_invariants(
         parse_decision(text, GOODS, produces=PRODUCES, drop_own_buys=False), drop_own_buys=False
     )
+
+
+# Escaped UTF-16 halves (as a model writes an emoji), raw lone halves, and plain text.
+_SURROGATE_BITS = st.sampled_from(
+    ["\\ud83c", "\\udf6f", "\\ud83c\\udf6f", "\\ud800", "\\udfff", "\ud800", "\udc00", "🍯", "é"]
+)
+
+
+@given(
+    _decision,
+    st.lists(st.tuples(st.integers(0, GOSSIP_CHARS), _SURROGATE_BITS), max_size=4),
+    st.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_surrogates_in_gossip_never_lose_the_offers(
+    decision: Decision, bits: list[tuple[int, str]], trailing_comma: bool
+) -> None:
+    pieces = [json.dumps(ch, ensure_ascii=False)[1:-1] for ch in decision.gossip]
+    for at, bit in bits:  # between whole characters, never inside an escape
+        pieces.insert(at, bit)
+    gossip = "".join(pieces)
+    offers = json.dumps([o.model_dump(mode="json") for o in decision.offers])
+    strict = '{"offers":' + offers + ',"gossip":"' + gossip + '"}'
+    text = strict[:-1] + ",}" if trailing_comma else strict
+    result = parse_decision(text, GOODS, produces=PRODUCES)
+    _check_invariants(result)
+    assert result.decision.offers == decision.offers
+    assert not any("\ud800" <= ch <= "\udfff" for ch in result.decision.gossip)
+    meant = json.loads(strict, strict=False)["gossip"]
+    lone = meant.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
+    if lone != meant:  # a half with no partner was dropped, and said so
+        assert "gossip_surrogates" in result.repairs
+
+
+def test_the_fuzz_fails_when_the_repair_code_crashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The never-raises fuzz is not hollow: a crash on a class of inputs (here every malformed
+    answer holding a "7") fails it, though parse_decision itself still returns a no-op."""
+    real_load = repair._Salvage.load
+
+    def crashing_load(self: repair._Salvage, text: str) -> object:
+        if "7" in text:
+            try:
+                json.loads(text)
+            except ValueError:
+                raise IndexError("injected fault") from None
+        return real_load(self, text)
+
+    monkeypatch.setattr(repair._Salvage, "load", crashing_load)
+    assert parse_decision('{"offers": [7,]}', GOODS).noop_reason == "internal_error"
+    for fuzz in (test_never_raises_on_json_alphabet_soup, test_never_raises_on_mutated_answers):
+        with pytest.raises(AssertionError, match="internal_error"):
+            fuzz()

@@ -2,7 +2,9 @@
 
 The server runs on its own thread and loop; hypothesis drives plain blocking clients at it.
 Meanwhile a watcher follows `/ws`: whatever the fuzzing does, it must see every delta in
-order, and the world on disk must still replay hash for hash.
+order, and the world on disk must still replay hash for hash. One fuzz joins first: a bot
+that holds a creature answers each turn with a malformed or world-refused act for the right
+tick, so bad offers reach the act and decision path and the world's own validation.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import logging
 import threading
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed, WebSocketException
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 
 from server.serve import Server, start
 from server.store import replay
@@ -194,14 +197,123 @@ def test_a_flood_is_cut_off_and_the_world_goes_on(live: tuple[Threaded, Watcher]
     assert alive(server.host)["ok"] is True
 
 
-def test_zz_the_world_came_through_unharmed(live: tuple[Threaded, Watcher]) -> None:
-    """Runs last in this module: the watcher's record and the stored hashes."""
+# Offers that pass the protocol's schema but that the world may refuse (an unknown good,
+# goods the newcomer does not hold, pebbles it lacks), and acts the schema refuses.
+world_offers = st.lists(
+    st.fixed_dictionaries(
+        {
+            "side": st.sampled_from(["buy", "sell"]),
+            "good": st.sampled_from(["acorns", "berries", "honey", "firewood", "gold"]),
+            "qty": st.integers(1, 999),
+            "price": st.floats(0.01, 10_000),
+        }
+    ),
+    max_size=3,
+)
+acts = st.one_of(
+    st.fixed_dictionaries({"offers": world_offers, "gossip": st.text(max_size=120)}),
+    st.fixed_dictionaries(
+        {"offers": offers},
+        optional={
+            "gossip": st.text(max_size=300) | json_values,
+            "thought": json_values,
+            "creature": st.sampled_from(["mossback", "newt"]) | json_values,
+            "extra": json_values,
+        },
+    ),
+)
+
+
+class JoinedBot:
+    """A bot holding a newcomer, answering turns over one blocking connection."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.seen: Counter[str] = Counter()
+        self.ws.send(
+            orjson.dumps(
+                {"type": "join", "name": "Fuzz", "species": "newt", "produces": "berries"}
+            ).decode()
+        )
+        joined = self.next("joined")
+        self.creature: str = joined["creature"]
+
+    def next(self, kind: str) -> dict[str, Any]:
+        while True:
+            message: dict[str, Any] = orjson.loads(self.ws.recv(timeout=5))
+            if message["type"] == kind:
+                return message
+            if message["type"] == "error":
+                self.seen[f"error:{message['code']}"] += 1
+                assert kind != "joined", message
+            if message["type"] == "accepted":
+                self.seen["accepted"] += 1
+
+    def turn(self) -> dict[str, Any]:
+        turn = self.next("turn")
+        for event in turn["events"]:
+            self.seen[f"event:{event['type']}:{event.get('reason', '')}"] += 1
+        return turn
+
+    def answer(self, turn: dict[str, Any], act: dict[str, Any]) -> str:
+        self.ws.send(orjson.dumps({**act, "type": "act", "tick": turn["tick"]}).decode())
+        while True:
+            reply: dict[str, Any] = orjson.loads(self.ws.recv(timeout=5))
+            if reply["type"] == "accepted":
+                self.seen["accepted"] += 1
+                return "accepted"
+            if reply["type"] == "error":
+                self.seen[f"error:{reply['code']}"] += 1
+                return str(reply["code"])
+
+
+def test_malformed_acts_from_a_joined_bot_reach_the_world(
+    live: tuple[Threaded, Watcher],
+) -> None:
+    server, _ = live
+    answers: Counter[str] = Counter()
+    with connect(f"ws://{server.host}/ws/bot", open_timeout=5) as ws:
+        bot = JoinedBot(ws)
+        _fuzz_turns(bot, answers)
+    assert alive(server.host)["ok"] is True
+    assert not [r.getMessage() for r in ERRORS.records]
+    # Both kinds reached the decision path for the tick they named: taken, or a no-op.
+    assert answers["accepted"] >= 10, answers
+    assert answers["invalid_act"] >= 5, answers
+    # and the accepted ones reached the world's validation, which refused the bad offers
+    refused = {k for k in bot.seen if k.startswith("event:offer_rejected:")}
+    assert {"event:offer_rejected:unknown_good"} <= refused, bot.seen
+    assert len(refused) >= 2, bot.seen
+
+
+def _fuzz_turns(bot: JoinedBot, answers: Counter[str]) -> None:
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+        database=None,
+    )
+    @given(act=acts)
+    def fuzz(act: dict[str, Any]) -> None:
+        answers[bot.answer(bot.turn(), act)] += 1
+
+    fuzz()
+    bot.turn()  # the last act's news
+
+
+def test_the_world_came_through_unharmed(live: tuple[Threaded, Watcher]) -> None:
+    """Whatever ran before it in this module (in any order, or nothing): frames of each
+    refused kind still leave the watcher's record whole and the stored world replaying."""
     server, watcher = live
+    hammer(server.host, "/ws/bot", ["not json", '{"type":"dance"}'])
+    hammer(server.host, "/ws", ['{"type":"act","tick":1}'])
+    while len(watcher.seqs) < 10:
+        watcher.stop.wait(0.05)
     assert not [r.getMessage() for r in ERRORS.records]
     refused = server.server.clock.metrics.refused.values
     assert {dict(k)["code"] for k in refused} >= {"bad_json", "unknown_type", "not_expected"}
     assert not watcher.problems
-    assert len(watcher.seqs) >= 10
     seen = watcher.seqs[-1]
     report = replay(server.server.store.path.parent)
     assert report.ok and report.ticks >= seen
