@@ -248,6 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_arguments(serve)
     serve.set_defaults(run=_serve)
 
+    from server import relay as redis_relay  # noqa: PLC0415 - argparse options only
+
+    relay = sub.add_parser("relay", help="serve a world's viewers from Redis (serve --redis)")
+    redis_relay.add_arguments(relay)
+    relay.set_defaults(run=redis_relay.run)
+
     replay = sub.add_parser("replay", help="replay a data dir and verify every stored state hash")
     replay.add_argument(
         "--data-dir", type=Path, default=Path("smallwood-data"), help="(default ./smallwood-data)"
