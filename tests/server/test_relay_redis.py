@@ -448,7 +448,7 @@ async def test_kill9_of_the_server_relays_follow_its_restart(
             async with http.post(world.url + "/api/admin/pause", headers=headers) as resp:
                 assert resp.status == 200
         await asyncio.sleep(0.3)
-        snap = await get_json(world.url + "/api/snapshot")
+        snap: dict[str, Any] = await get_json(world.url + "/api/snapshot")
 
         async def caught_up() -> bool:
             return viewer.seq == snap["seq"]
