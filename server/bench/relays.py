@@ -110,6 +110,7 @@ def run(relays: int, viewers: int, ticks: int, period: float = 1.0) -> dict[str,
                         ],
                         env=env,
                         stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
                     )
                 )
                 _wait_port(port)

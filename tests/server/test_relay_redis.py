@@ -451,7 +451,7 @@ async def test_kill9_of_the_server_relays_follow_its_restart(
         snap: dict[str, Any] = await get_json(world.url + "/api/snapshot")
 
         async def caught_up() -> bool:
-            return viewer.seq == snap["seq"]
+            return bool(viewer.seq == snap["seq"])
 
         await until(caught_up, 20.0, "the viewer at the restarted server's seq")
         assert viewer.broken == []
