@@ -462,3 +462,37 @@ async def test_kill9_of_the_server_relays_follow_its_restart(
         await viewer.detach()
         relay.stop()
         world.stop()
+
+
+async def test_a_server_started_before_redis_ticks_and_publishes_once_it_is_up(
+    tmp_path: Path,
+) -> None:
+    redis_server = RedisServer(free_port())  # not started yet: nothing listens there
+    running = await start(config(tmp_path / "data", tick=0.05, redis=redis_server.url))
+    relay = RelayProcess(redis_server.url)
+    try:
+        assert running.publisher is not None
+        running.publisher.limit = 8  # so that the outage overflows the buffer
+        await ticks(running, 20)
+        health = await get_json(running.url + "/healthz")
+        assert health["redis"]["connected"] is False
+        assert health["redis"]["last_error"]
+        assert health["redis"]["buffered"] <= 8
+        assert health["redis"]["dropped"] > 0  # oldest deltas given up, never the clock
+        relay.start()  # a relay with no Redis either: it waits, then serves
+        redis_server.start()
+        await relay_ready(relay)
+        viewer = Viewer()
+        await viewer.attach(relay.url)
+        await ticks(running, 10)
+        snap = await settle(running, [viewer])
+        await viewer.detach()
+        assert viewer.broken == []
+        assert viewer.world == snap["world"]
+        health = await get_json(running.url + "/healthz")
+        assert health["redis"]["connected"] is True and health["redis"]["buffered"] == 0
+    finally:
+        relay.stop()
+        await running.stop()
+        if redis_server.proc is not None:
+            redis_server.kill9()
