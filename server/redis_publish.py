@@ -7,7 +7,8 @@ What Redis holds (under a key prefix, `smallwood` by default):
   new on every start of the server) and `t` (unix time the tick published it). Bounded by
   `MAXLEN ~`.
 - `{prefix}:snapshot`, a hash: `seq`, `epoch` and `frame` (a snapshot frame at `seq`), written
-  on every (re)connection, after any gap, and every `snapshot_every` deltas.
+  on every (re)connection, after any gap, and every `snapshot_every` deltas; and `status`, the
+  last `status` frame the server announced (paused, idle, live...), within a second of it.
 
 The invariant relays rely on: a delta that follows a gap in the stream is only ever written
 after a snapshot that covers the gap, so a relay that sees a gap (or another epoch) and reads
@@ -100,6 +101,7 @@ class RedisPublisher:
         self.snapshots = 0
         self.reconnects = 0
         self.last_error = ""
+        self.status_sent: bytes | None = None
         self._wake = asyncio.Event()
         self._stopping = False
         self.task: asyncio.Task[None] | None = None
@@ -142,9 +144,14 @@ class RedisPublisher:
                     log.info("redis publisher: connected to %s", self.url)
                 self.connected = True
                 self.need_snapshot = True  # Redis may have restarted empty
+                self.status_sent = None
                 failures = 0
                 while not self._stopping:
                     await self._flush(client)
+                    status = self.hub.status
+                    if status is not None and status != self.status_sent:
+                        await client.hset(self.snapshot, "status", status)
+                        self.status_sent = status
                     try:
                         await asyncio.wait_for(self._wake.wait(), 1.0)
                     except TimeoutError:

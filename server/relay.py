@@ -132,7 +132,9 @@ class Relay:
                 {self.stream: f"{max(self.hub.seq, 0)}-0"}, BATCH, BLOCK_MS
             )
             if not reply:
-                now_epoch: Any = await client.hget(self.snapshot, "epoch")
+                got: list[Any] = await client.hmget(self.snapshot, ["epoch", "status"])
+                now_epoch, status = got
+                self._status(status)
                 if now_epoch is not None and now_epoch != self.epoch:
                     await self._resync(client, after=-1)
                 continue
@@ -153,6 +155,12 @@ class Relay:
                 now = time.time()
                 self.last_delta_at = now
                 self.last_lag_s = max(0.0, now - float(fields.get(b"t", now)))
+            self._status(await client.hget(self.snapshot, "status"))
+
+    def _status(self, frame: Any) -> None:
+        """The server's last `status` frame, to the viewers that asked (`/ws?status=1`)."""
+        if frame is not None and frame != self.hub.status:
+            self.hub.announce(orjson.loads(frame))
 
     async def _resync(self, client: Redis, *, after: int) -> None:
         """Take the snapshot in Redis once it covers seq `after` (waits for the publisher)."""
@@ -232,7 +240,8 @@ async def viewer_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     await relay.ready.wait()
     hub = relay.hub
-    viewer = hub.attach(WebSocketSink(ws, request.transport), since)
+    status = request.query.get("status") == "1"  # opt in to `status` frames
+    viewer = hub.attach(WebSocketSink(ws, request.transport), since, status=status)
     writer = asyncio.create_task(viewer.run())
     bucket = TokenBucket(5.0, 20.0)
     try:

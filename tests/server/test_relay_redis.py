@@ -496,3 +496,31 @@ async def test_a_server_started_before_redis_ticks_and_publishes_once_it_is_up(
         await running.stop()
         if redis_server.proc is not None:
             redis_server.kill9()
+
+
+async def test_status_frames_reach_viewers_on_relays(
+    world: Server, relays: list[RelayProcess]
+) -> None:
+    url = relays[0].url.replace("http://", "ws://", 1) + "/ws?status=1"
+    async with connect(url, max_size=None) as ws:
+        statuses: list[str] = []
+
+        async def paused() -> bool:
+            msg = orjson.loads(await asyncio.wait_for(ws.recv(), 5.0))
+            if msg["type"] == "status":
+                statuses.append(msg["status"])
+            return bool(statuses and statuses[-1] == "paused")
+
+        await until(lambda: asyncio.sleep(0.3, result=world.hub.status is not None), 10.0)
+        world.clock.pause()
+        await until(paused, 15.0, "a paused status frame through the relay")
+        world.clock.resume()
+
+        async def live() -> bool:
+            msg = orjson.loads(await asyncio.wait_for(ws.recv(), 5.0))
+            if msg["type"] == "status":
+                statuses.append(msg["status"])
+            return statuses[-1] == "live"
+
+        await until(live, 15.0, "a live status frame through the relay")
+    assert "paused" in statuses and statuses[-1] == "live"
