@@ -8,7 +8,8 @@ What Redis holds (under a key prefix, `smallwood` by default):
   `MAXLEN ~`.
 - `{prefix}:snapshot`, a hash: `seq`, `epoch` and `frame` (a snapshot frame at `seq`), written
   on every (re)connection, after any gap, and every `snapshot_every` deltas; and `status`, the
-  last `status` frame the server announced (paused, idle, live...), within a second of it.
+  last `status` frame the server announced (paused, idle, live...), within a second of it;
+  and `history`, the last `HISTORY_KEEP` chart points up to `seq` (relays add their own after).
 
 The invariant relays rely on: a delta that follows a gap in the stream is only ever written
 after a snapshot that covers the gap, so a relay that sees a gap (or another epoch) and reads
@@ -31,11 +32,14 @@ from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from redis.typing import EncodableT, FieldT
 
+    from .history import History
     from .hub import Hub
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,8 @@ MAXLEN = 10_000
 BUFFER = 2_048
 """Deltas held while Redis is slow or away; past that they are dropped for a snapshot."""
 SNAPSHOT_EVERY = 50
+HISTORY_KEEP = 2_000
+"""Chart points written with each snapshot (the web viewer asks for 300)."""
 BATCH = 256
 RETRY_S = (0.1, 0.2, 0.5, 1.0, 2.0)
 
@@ -79,9 +85,11 @@ class RedisPublisher:
         maxlen: int = MAXLEN,
         buffer: int = BUFFER,
         snapshot_every: int = SNAPSHOT_EVERY,
+        history: History | None = None,
     ) -> None:
         self.url = url
         self.hub = hub
+        self.history = history
         self.stream = stream_key(prefix)
         self.snapshot = snapshot_key(prefix)
         self.maxlen = maxlen
@@ -191,9 +199,15 @@ class RedisPublisher:
             last = items[-1][0] if items else self.hub.seq
             if whole and (self.need_snapshot or last - self.snapshot_seq >= self.snapshot_every):
                 snap = self.hub.snapshot()
-                pipe.hset(
-                    self.snapshot, mapping={"seq": snap[0], "epoch": self.epoch, "frame": snap[1]}
-                )
+                fields: dict[FieldT, EncodableT] = {
+                    "seq": snap[0],
+                    "epoch": self.epoch,
+                    "frame": snap[1],
+                }
+                if self.history is not None:
+                    points = list(self.history.points)[-HISTORY_KEEP:]
+                    fields["history"] = orjson.dumps(points)
+                pipe.hset(self.snapshot, mapping=fields)
             elif self.need_snapshot and not whole:
                 pass  # the rest of the buffer first; the snapshot comes with its last batch
             try:

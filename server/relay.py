@@ -28,6 +28,7 @@ from clients.web import add_routes as add_pages
 from shared import merge_patch
 from shared.protocol import CloseCode, ErrorCode
 
+from .history import History, history_point
 from .http import HEARTBEAT, WebSocketSink, _finish
 from .hub import Hub
 from .limits import VIEWER_FRAME_BYTES, TokenBucket
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 BLOCK_MS = 1000
 """How long one XREAD waits for the next delta before the relay checks the epoch."""
 BATCH = 512
+HISTORY_POINTS = 10_000
 
 
 class RelayHub(Hub):
@@ -83,6 +85,7 @@ class Relay:
         self.snapshot = snapshot_key(prefix)
         self.metrics = Metrics()
         self.hub = RelayHub(seq=-1, tick=0, world={}, metrics=self.metrics)
+        self.history = History(HISTORY_POINTS)
         self.epoch = b""
         self.ready = asyncio.Event()
         """Set once the relay holds a snapshot (before that, `/ws` and `/api/snapshot` wait)."""
@@ -152,6 +155,7 @@ class Relay:
                 frame = fields[b"f"]
                 delta = orjson.loads(frame)
                 self.hub.feed(seq, delta["tick"], frame, delta["patch"])
+                self.history.add(delta["tick"], history_point(self.hub.world))
                 now = time.time()
                 self.last_delta_at = now
                 self.last_lag_s = max(0.0, now - float(fields.get(b"t", now)))
@@ -165,9 +169,9 @@ class Relay:
     async def _resync(self, client: Redis, *, after: int) -> None:
         """Take the snapshot in Redis once it covers seq `after` (waits for the publisher)."""
         while True:
-            got: list[Any] = await client.hmget(self.snapshot, ["seq", "epoch", "frame"])
-            if None not in got:
-                seq, epoch, frame = int(got[0]), got[1], got[2]
+            got: list[Any] = await client.hmget(self.snapshot, ["seq", "epoch", "frame", "history"])
+            if None not in got[:3]:
+                seq, epoch, frame, points = int(got[0]), got[1], got[2], got[3]
                 if seq >= after or epoch != self.epoch:
                     break
             await asyncio.sleep(0.05)
@@ -179,6 +183,9 @@ class Relay:
         snap = orjson.loads(frame)
         self.epoch = epoch
         self.hub.reset(seq, snap["tick"], snap["world"], frame)
+        self.history.points.clear()
+        for tick, point in orjson.loads(points) if points else []:
+            self.history.add(tick, point)
         self.resyncs += 1
         self.ready.set()
         log.info("relay: snapshot at seq %d", seq)
@@ -226,6 +233,7 @@ def build_app(relay: Relay) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_text)
     app.router.add_get("/api/snapshot", snapshot)
+    app.router.add_get("/api/history", history_series)
     return app
 
 
@@ -302,6 +310,19 @@ async def snapshot(request: web.Request) -> web.StreamResponse:
     await relay.ready.wait()
     _, frame = relay.hub.snapshot()
     return web.Response(body=frame, content_type="application/json")
+
+
+async def history_series(request: web.Request) -> web.StreamResponse:
+    """As the server's: chart columns, the server's points up to the snapshot, then ours."""
+    last: int | None = None
+    if "last" in request.query:
+        try:
+            last = max(0, int(request.query["last"]))
+        except ValueError:
+            body = orjson.dumps({"error": "last must be a whole number of ticks"})
+            return web.Response(body=body, status=400, content_type="application/json")
+    series = request.app[RELAY].history.series(last)
+    return web.Response(body=orjson.dumps(series), content_type="application/json")
 
 
 # The command

@@ -372,7 +372,7 @@ async def _start(
     )
     publisher = None
     if config.redis:
-        publisher = RedisPublisher(config.redis, hub)
+        publisher = RedisPublisher(config.redis, hub, history=history)
         app[EXTRA_HEALTH] = {"redis": publisher.health}
         metrics.registry.register(publisher)
     runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)

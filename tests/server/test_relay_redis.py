@@ -284,6 +284,11 @@ async def test_viewers_through_two_relays_rebuild_the_servers_world(
         )
         health = await get_json(relay.url + "/healthz")
         assert health["ok"] and health["behind"] == 0 and health["seq"] == snap["seq"]
+        # Chart history: the server's points up to the relay's snapshot, then its own.
+        for last in (5, 25):
+            theirs = await get_json(world.url + f"/api/history?last={last}")
+            assert len(theirs["ticks"]) == last
+            assert await get_json(relay.url + f"/api/history?last={last}") == theirs
     # The very bytes the server's own viewers got, delta by delta.
     common = set(viewers[0].raw) & set(viewers[1].raw) & set(viewers[2].raw)
     assert len(common) > 20
@@ -334,6 +339,8 @@ async def test_kill9_of_a_relay_loses_nothing(
     await back.attach(relays[0].url)
     await ticks(world, 10)
     snap = await settle(world, [viewer, back])
+    theirs = await get_json(world.url + "/api/history?last=25")
+    assert await get_json(relays[0].url + "/api/history?last=25") == theirs
     for v in (viewer, back):
         await v.detach()
         assert v.broken == []
