@@ -29,7 +29,7 @@ from shared import merge_patch
 from shared.protocol import CloseCode, ErrorCode
 
 from .history import History, history_point
-from .http import HEARTBEAT, WebSocketSink, _finish
+from .http import HEARTBEAT, WebSocketSink
 from .hub import Hub
 from .limits import VIEWER_FRAME_BYTES, TokenBucket
 from .metrics import Metrics
@@ -274,6 +274,15 @@ async def viewer_socket(request: web.Request) -> web.StreamResponse:
         hub.detach(viewer)
         await _finish(writer)
     return ws
+
+
+async def _finish(writer: asyncio.Task[None]) -> None:
+    """Let a writer that is closing the socket finish; stop one stuck on a dead peer."""
+    if not writer.done():
+        try:
+            await asyncio.wait_for(asyncio.shield(writer), 1.0)
+        except TimeoutError:
+            writer.cancel()
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
