@@ -235,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--tick", type=float, default=1.0, metavar="SECONDS", help="seconds per tick (default 1)"
     )
     bfanout.add_argument("--json", action="store_true", help="print one JSON object")
+    bfanout.add_argument(
+        "--relays", type=int, default=0, help="viewers on N relays through Redis (default 0)"
+    )
     bfanout.set_defaults(run=_bench_fanout)
     bsoak = bench_sub.add_parser(
         "soak", help="a server with bots and churning viewers: ticks on time, missed deltas, memory"
@@ -257,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve one live world: viewers, bots, operators")
     add_serve_arguments(serve)
     serve.set_defaults(run=_serve)
+
+    from server import relay as redis_relay  # noqa: PLC0415 - argparse options only
+
+    relay = sub.add_parser("relay", help="serve a world's viewers from Redis (serve --redis)")
+    redis_relay.add_arguments(relay)
+    relay.set_defaults(run=redis_relay.run)
 
     replay = sub.add_parser("replay", help="replay a data dir and verify every stored state hash")
     replay.add_argument(
@@ -565,6 +574,12 @@ def _bench_fanout(args: argparse.Namespace) -> int:
         raise UserError("--viewers and --ticks must be at least 1")
     if not 0.02 <= args.tick <= 60:
         raise UserError("--tick must be between 0.02 and 60 seconds")
+    if args.relays > 0:
+        from server.bench import relays  # noqa: PLC0415
+
+        found = relays.run(args.relays, args.viewers, args.ticks, args.tick)
+        print(orjson.dumps(found).decode() if args.json else relays.render(found))
+        return 0 if found["missed"] == 0 else 1
     figures = fanout.run(args.viewers, args.ticks, args.tick)
     print(orjson.dumps(figures).decode() if args.json else fanout.render(figures))
     return 0 if figures["ok"] else 1

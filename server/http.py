@@ -39,6 +39,8 @@ METRICS = web.AppKey("metrics", Metrics)
 HISTORY = web.AppKey("history", History)
 ADMIN_TOKEN = web.AppKey("admin_token", str)
 SCHEMA = web.AppKey("schema", bytes)
+EXTRA_HEALTH = web.AppKey("extra_health", dict[str, Callable[[], Any]])
+"""Name -> report: more sections of `/healthz` (the Redis publisher's)."""
 
 DIRECT_WRITE_BYTES = 64 * 1024
 """Past this much unsent data a viewer's frames go through its queue (and its limit)."""
@@ -216,6 +218,7 @@ async def healthz(request: web.Request) -> web.StreamResponse:
             "viewers": len(request.app[HUB].viewers),
             "bots": len(request.app[RELAY].sessions),
             "last_tick_ms": round(clock.last_tick_ms, 3),
+            **{name: report() for name, report in request.app.get(EXTRA_HEALTH, {}).items()},
         }
     )
 

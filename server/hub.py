@@ -8,6 +8,7 @@ A viewer that falls behind loses only its own backlog and gets a fresh snapshot.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -39,6 +40,9 @@ class Hub:
         """The last `status` frame announced; a new viewer that asks gets it after its first."""
         self.status_viewers: set[Outbox] = set()
         """Viewers that asked for `status` frames (`/ws?status=1`)."""
+        self.taps: list[Callable[[int, bytes], None]] = []
+        """Called with each delta's seq and frame as it is published (the Redis publisher);
+        a tap must never wait."""
 
     def publish(
         self, tick: int, patch: dict[str, Any], events: list[dict[str, Any]], world: dict[str, Any]
@@ -55,6 +59,8 @@ class Hub:
         wire = text_frame(frame)  # framed once: most viewers take these very bytes
         for viewer in self.viewers:
             viewer.put(frame, seq, wire)
+        for tap in self.taps:
+            tap(seq, frame)
         self.metrics.deltas.inc()
         return seq
 

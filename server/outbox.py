@@ -118,6 +118,14 @@ class Outbox:
         if self._waiter is not None:
             self._wake()
 
+    def resync_soon(self) -> None:
+        """Drop the backlog and make the next frame written a fresh snapshot (a relay that
+        resynced from Redis after a gap)."""
+        if self.resync is not None:
+            self.queue.clear()
+            self.want_resync = True
+            self._wake()
+
     def _wake(self) -> None:
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import os
 import secrets
@@ -47,9 +48,10 @@ from .bots import BotRelay
 from .clock import MAX_PERIOD, MIN_PERIOD, Clock, ClockConfig
 from .commands import PendingCommands
 from .history import History
-from .http import build_app
+from .http import EXTRA_HEALTH, build_app
 from .hub import Hub
 from .metrics import Metrics
+from .redis_publish import RedisPublisher
 from .store import Store, StoreError
 
 log = logging.getLogger("smallwood.serve")
@@ -95,6 +97,8 @@ class ServeConfig:
     cadence: Cadence | None = None
     """Ticks one `--brain` batch may take (None: the scenario's, else auto)."""
     warmup_timeout: float = WARMUP_TIMEOUT_S
+    redis: str | None = None
+    """redis://HOST:PORT/DB: also publish the deltas there for relays (`server.redis_publish`)."""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ServeConfig:
@@ -115,6 +119,7 @@ class ServeConfig:
             max_tokens=args.max_tokens,
             thought=args.thought,
             cadence=args.cadence,
+            redis=getattr(args, "redis", None),
         )
 
 
@@ -199,6 +204,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default="pause",
         help="idle policy: pause the world, or run model creatures on scripted minds",
     )
+    parser.add_argument(
+        "--redis",
+        default=None,
+        help="redis://HOST:PORT/DB: also publish every delta there for `smallwood relay`",
+    )
 
 
 class Server:
@@ -236,6 +246,7 @@ class Server:
         """Each model brain's measured latency and chosen cadence."""
         self.port = 0
         self.task: asyncio.Task[None] | None = None
+        self.publisher: RedisPublisher | None = None
 
     @property
     def url(self) -> str:
@@ -250,6 +261,8 @@ class Server:
             except Exception:
                 log.exception("the clock stopped on an error")
         await self.relay.aclose()
+        if self.publisher is not None:
+            await self.publisher.aclose()
         self.hub.close_all(CloseCode.GOING_AWAY, "server shutting down")
         await self.runner.cleanup()
         await close_brains(self.brains)
@@ -357,6 +370,11 @@ async def _start(
     app = build_app(
         clock=clock, hub=hub, relay=relay, metrics=metrics, history=history, admin_token=admin_token
     )
+    publisher = None
+    if config.redis:
+        publisher = RedisPublisher(config.redis, hub, history=history)
+        app[EXTRA_HEALTH] = {"redis": publisher.health}
+        metrics.registry.register(publisher)
     runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port)
@@ -381,6 +399,9 @@ async def _start(
         if plan.paced.adaptive is not None:
             plan.paced.adaptive.on_change = _gauge_cadence(metrics, plan.names)
     server.port = _bound_port(runner, config.port)
+    if publisher is not None:
+        server.publisher = publisher
+        publisher.start()
     server.task = asyncio.create_task(clock.run())
     return server
 
@@ -479,6 +500,8 @@ def _check(config: ServeConfig) -> str:
         return "--port must be between 0 and 65535"
     if config.max_tokens < 1:
         return "--max-tokens must be at least 1"
+    if config.redis and importlib.util.find_spec("redis") is None:
+        return "--redis needs redis-py: pip install 'smallwood[relay]'"
     return ""
 
 
@@ -494,6 +517,8 @@ def banner(server: Server) -> list[str]:
         f"  bots     {url.replace('http', 'ws', 1)}/ws/bot",
     ]
     lines += [f"  minds    {plan.line()}" for plan in server.plans]
+    if server.publisher is not None:
+        lines.append(f"  relays   smallwood relay --redis {server.config.redis}")
     idle = server.clock.config.idle_after
     if idle > 0:
         lines.append(f"  idle     {server.clock.config.idle} after {idle:g} s with nobody there")

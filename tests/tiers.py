@@ -1,6 +1,6 @@
 """Under CI, a skipped test is a failed test: every tier CI claims must really run there.
 
-The tiers (`vllm`, `browser`, `node`, `slow`) skip on a developer machine that lacks their
+The tiers (`vllm`, `browser`, `node`, `redis`, `slow`) skip on a developer machine that lacks their
 parts; with the environment variable CI set, the same skip would hide a tier that silently
 never ran. This plugin (loaded by tests/conftest.py) turns every skip under CI into a
 failure that names the tier and the reason, and fails the run when a `-m` expression
@@ -14,7 +14,7 @@ from collections.abc import Generator
 
 import pytest
 
-TIERS = ("vllm", "browser", "node", "slow")
+TIERS = ("vllm", "browser", "node", "redis", "slow")
 
 
 def under_ci() -> bool:

@@ -1,0 +1,274 @@
+"""The server's side of the relays: each tick's delta frame into a Redis Stream, off the tick path.
+
+What Redis holds (under a key prefix, `smallwood` by default):
+
+- `{prefix}:deltas`, a stream: one entry per delta, its id `SEQ-0` (the world's seq), fields
+  `f` (the frame, the very bytes the server's own viewers get), `e` (the publisher's epoch,
+  new on every start of the server) and `t` (unix time the tick published it). Bounded by
+  `MAXLEN ~`.
+- `{prefix}:snapshot`, a hash: `seq`, `epoch` and `frame` (a snapshot frame at `seq`), written
+  on every (re)connection, after any gap, and every `snapshot_every` deltas; and `status`, the
+  last `status` frame the server announced (paused, idle, live...), within a second of it;
+  and `history`, the last `HISTORY_KEEP` chart points up to `seq` (relays add their own after).
+
+The invariant relays rely on: a delta that follows a gap in the stream is only ever written
+after a snapshot that covers the gap, so a relay that sees a gap (or another epoch) and reads
+the snapshot again is whole.
+
+The hub calls `tap` inside its publish, which only appends to a bounded buffer: the clock never
+waits on Redis. One task drains the buffer in pipelined transactions. While Redis is away the
+buffer keeps the latest deltas; if it overflows, they are dropped and a snapshot is written
+first when Redis returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.typing import EncodableT, FieldT
+
+    from .history import History
+    from .hub import Hub
+
+log = logging.getLogger(__name__)
+
+PREFIX = "smallwood"
+MAXLEN = 10_000
+"""Deltas the stream keeps (about; trimmed with `~`): a relay or viewer behind by more resyncs."""
+BUFFER = 2_048
+"""Deltas held while Redis is slow or away; past that they are dropped for a snapshot."""
+SNAPSHOT_EVERY = 50
+HISTORY_KEEP = 2_000
+"""Chart points written with each snapshot (the web viewer asks for 300)."""
+BATCH = 256
+RETRY_S = (0.1, 0.2, 0.5, 1.0, 2.0)
+
+
+def stream_key(prefix: str) -> str:
+    return f"{prefix}:deltas"
+
+
+def snapshot_key(prefix: str) -> str:
+    return f"{prefix}:snapshot"
+
+
+def connect(url: str) -> Redis:
+    """A client with short timeouts, so a dead Redis is noticed in seconds, not minutes."""
+    from redis.asyncio import Redis  # noqa: PLC0415 - an optional extra (`relay`)
+
+    return Redis.from_url(
+        url, socket_timeout=5.0, socket_connect_timeout=2.0, health_check_interval=10
+    )
+
+
+class RedisPublisher:
+    """Publishes a hub's deltas and snapshots to Redis; `run()` is its task."""
+
+    def __init__(
+        self,
+        url: str,
+        hub: Hub,
+        *,
+        prefix: str = PREFIX,
+        maxlen: int = MAXLEN,
+        buffer: int = BUFFER,
+        snapshot_every: int = SNAPSHOT_EVERY,
+        history: History | None = None,
+    ) -> None:
+        self.url = url
+        self.hub = hub
+        self.history = history
+        self.stream = stream_key(prefix)
+        self.snapshot = snapshot_key(prefix)
+        self.maxlen = maxlen
+        self.limit = buffer
+        self.snapshot_every = snapshot_every
+        self.epoch = secrets.token_hex(8)
+        self.buffer: deque[tuple[int, bytes, float]] = deque()
+        self.need_snapshot = True
+        self.fresh = True
+        """No snapshot written by this epoch yet: the stream is emptied first (another
+        epoch's entries, maybe with higher ids, must not stay in front of ours)."""
+        self.snapshot_seq = -1
+        self.connected = False
+        self.published = 0
+        self.published_seq = -1
+        self.dropped = 0
+        self.snapshots = 0
+        self.reconnects = 0
+        self.last_error = ""
+        self.status_sent: bytes | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.task: asyncio.Task[None] | None = None
+
+    # On the tick path: never waits.
+
+    def tap(self, seq: int, frame: bytes) -> None:
+        if len(self.buffer) >= self.limit:
+            self.dropped += len(self.buffer)
+            self.buffer.clear()
+            self.need_snapshot = True
+        self.buffer.append((seq, frame, time.time()))
+        self._wake.set()
+
+    # Off the tick path.
+
+    def start(self) -> None:
+        self.hub.taps.append(self.tap)
+        self.task = asyncio.create_task(self.run())
+
+    async def aclose(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        with contextlib.suppress(ValueError):
+            self.hub.taps.remove(self.tap)
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+
+    async def run(self) -> None:
+        from redis.exceptions import RedisError  # noqa: PLC0415
+
+        failures = 0
+        while not self._stopping:
+            client = connect(self.url)
+            try:
+                await client.ping()
+                if not self.connected:
+                    log.info("redis publisher: connected to %s", self.url)
+                self.connected = True
+                self.need_snapshot = True  # Redis may have restarted empty
+                self.status_sent = None
+                failures = 0
+                while not self._stopping:
+                    await self._flush(client)
+                    status = self.hub.status
+                    if status is not None and status != self.status_sent:
+                        await client.hset(self.snapshot, "status", status)
+                        self.status_sent = status
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), 1.0)
+                    except TimeoutError:
+                        await client.ping()  # notice a dead Redis while the world is paused
+                    self._wake.clear()
+            except (RedisError, OSError) as exc:
+                if self.connected:
+                    log.warning("redis publisher: lost %s: %r", self.url, exc)
+                    self.reconnects += 1
+                self.connected = False
+                self.need_snapshot = True
+                self.last_error = repr(exc)
+                await asyncio.sleep(RETRY_S[min(failures, len(RETRY_S) - 1)])
+                failures += 1
+            finally:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+
+    async def _flush(self, client: Redis) -> None:
+        from redis.exceptions import ResponseError  # noqa: PLC0415
+
+        while self.buffer or self.need_snapshot:
+            pipe = client.pipeline(transaction=True)
+            items = [self.buffer[i] for i in range(min(BATCH, len(self.buffer)))]
+            if self.fresh:
+                pipe.delete(self.stream)
+            for seq, frame, at in items:
+                pipe.xadd(
+                    self.stream,
+                    {"f": frame, "e": self.epoch, "t": repr(at)},
+                    id=f"{seq}-0",
+                    maxlen=self.maxlen,
+                    approximate=True,
+                )
+            snap: tuple[int, bytes] | None = None
+            whole = len(items) == len(self.buffer)  # then the hub's seq is the last item's
+            last = items[-1][0] if items else self.hub.seq
+            if whole and (self.need_snapshot or last - self.snapshot_seq >= self.snapshot_every):
+                snap = self.hub.snapshot()
+                fields: dict[FieldT, EncodableT] = {
+                    "seq": snap[0],
+                    "epoch": self.epoch,
+                    "frame": snap[1],
+                }
+                if self.history is not None:
+                    points = list(self.history.points)[-HISTORY_KEEP:]
+                    fields["history"] = orjson.dumps(points)
+                pipe.hset(self.snapshot, mapping=fields)
+            elif self.need_snapshot and not whole:
+                pass  # the rest of the buffer first; the snapshot comes with its last batch
+            try:
+                await pipe.execute()
+            except ResponseError as exc:
+                # An id at or below the stream's top (another server wrote it, or a reply
+                # we never saw): start over from a snapshot in an emptied stream.
+                log.warning("redis publisher: %r; rewriting the stream from a snapshot", exc)
+                self.last_error = repr(exc)
+                self.dropped += len(self.buffer)
+                self.buffer.clear()
+                self.fresh = True
+                self.need_snapshot = True
+                continue
+            for _ in items:
+                self.buffer.popleft()
+            self.fresh = False
+            self.published += len(items)
+            if items:
+                self.published_seq = items[-1][0]
+            if snap is not None:
+                self.snapshot_seq = snap[0]
+                self.snapshots += 1
+                self.need_snapshot = False
+
+    # Reporting.
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "url": _redacted(self.url),
+            "connected": self.connected,
+            "published_seq": self.published_seq,
+            "buffered": len(self.buffer),
+            "dropped": self.dropped,
+            "last_error": self.last_error if not self.connected else "",
+        }
+
+    def collect(self) -> Iterator[Metric]:
+        """A `prometheus_client` collector (registered on the server's `Metrics.registry`)."""
+        up = GaugeMetricFamily("smallwood_redis_connected", "1 while the publisher reaches Redis.")
+        up.add_metric([], 1.0 if self.connected else 0.0)
+        yield up
+        buffered = GaugeMetricFamily(
+            "smallwood_redis_buffered", "Deltas waiting for Redis (bounded)."
+        )
+        buffered.add_metric([], float(len(self.buffer)))
+        yield buffered
+        for name, help_, value in (
+            ("smallwood_redis_published_total", "Deltas written to the stream.", self.published),
+            ("smallwood_redis_dropped_total", "Deltas dropped (buffer full).", self.dropped),
+            ("smallwood_redis_snapshots_total", "Snapshots written to Redis.", self.snapshots),
+            ("smallwood_redis_reconnects_total", "Connections to Redis lost.", self.reconnects),
+        ):
+            counter = CounterMetricFamily(name, help_)
+            counter.add_metric([], float(value))
+            yield counter
+
+
+def _redacted(url: str) -> str:
+    """The URL without a password."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.rsplit("@", 1)[1]
+    return scheme + sep + rest

@@ -1,0 +1,385 @@
+"""`smallwood relay`: the viewer side of protocol v1, fed from Redis instead of a clock.
+
+A relay holds no state of its own worth keeping: it reads the snapshot the server keeps in
+Redis, follows the delta stream (see `server.redis_publish`), and serves `/ws` (snapshot, then
+deltas, `since` resume in the world's seq), `/api/snapshot`, `/healthz` and `/metrics`, and the
+web pages, as the server does. Its viewers get the server's very delta frames. Any number of
+relays may run anywhere; each reconnects to Redis by itself and resyncs from the snapshot
+after a gap, another epoch (the server restarted) or a Redis restart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiohttp import WSMsgType, web
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from clients.web import add_routes as add_pages
+from shared import merge_patch
+from shared.protocol import CloseCode, ErrorCode
+
+from .history import History, history_point
+from .http import HEARTBEAT, WebSocketSink
+from .hub import Hub
+from .limits import VIEWER_FRAME_BYTES, TokenBucket
+from .metrics import Metrics
+from .redis_publish import PREFIX, RETRY_S, connect, snapshot_key, stream_key
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+log = logging.getLogger(__name__)
+
+BLOCK_MS = 1000
+"""How long one XREAD waits for the next delta before the relay checks the epoch."""
+BATCH = 512
+HISTORY_POINTS = 10_000
+
+
+class RelayHub(Hub):
+    """A hub fed with frames already encoded (by the server) instead of patches."""
+
+    def feed(self, seq: int, tick: int, frame: bytes, patch: dict[str, Any]) -> None:
+        """One delta from the stream, in order, to every viewer. Never waits."""
+        self.seq = seq
+        self.tick = tick
+        self.world = merge_patch.apply(self.world, patch)
+        self.ring.append((seq, frame))
+        self.fan_out(seq, frame)
+        self.metrics.deltas.inc()
+
+    def fan_out(self, seq: int, frame: bytes) -> None:
+        from .outbox import text_frame  # noqa: PLC0415
+
+        wire = text_frame(frame)
+        for viewer in self.viewers:
+            viewer.put(frame, seq, wire)
+
+    def reset(self, seq: int, tick: int, world: dict[str, Any], frame: bytes) -> None:
+        """A snapshot from Redis replaces the world; every viewer gets it next."""
+        self.seq = seq
+        self.tick = tick
+        self.world = world
+        self.ring.clear()
+        self._snapshot = (seq, frame)
+        for viewer in self.viewers:
+            viewer.resync_soon()
+
+
+class Relay:
+    """Follows one world's stream in Redis into a `RelayHub`; `run()` is its task."""
+
+    def __init__(self, url: str, *, prefix: str = PREFIX) -> None:
+        self.url = url
+        self.stream = stream_key(prefix)
+        self.snapshot = snapshot_key(prefix)
+        self.metrics = Metrics()
+        self.hub = RelayHub(seq=-1, tick=0, world={}, metrics=self.metrics)
+        self.history = History(HISTORY_POINTS)
+        self.epoch = b""
+        self.ready = asyncio.Event()
+        """Set once the relay holds a snapshot (before that, `/ws` and `/api/snapshot` wait)."""
+        self.connected = False
+        self.resyncs = 0
+        self.gaps = 0
+        self.reconnects = 0
+        self.last_lag_s = 0.0
+        self.last_delta_at = 0.0
+        self.stream_top = -1
+        self.last_error = ""
+        self.metrics.registry.register(self)
+        self._client: Redis | None = None
+
+    async def run(self) -> None:
+        from redis.exceptions import RedisError  # noqa: PLC0415
+
+        failures = 0
+        while True:
+            client = connect(self.url)
+            self._client = client
+            try:
+                await client.ping()
+                self.connected = True
+                failures = 0
+                await self._follow(client)
+            except (RedisError, OSError) as exc:
+                if self.connected:
+                    log.warning("relay: lost %s: %r", self.url, exc)
+                    self.reconnects += 1
+                self.connected = False
+                self.last_error = repr(exc)
+                await asyncio.sleep(RETRY_S[min(failures, len(RETRY_S) - 1)])
+                failures += 1
+            finally:
+                self._client = None
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+
+    async def _follow(self, client: Redis) -> None:
+        # After a reconnection, carry on from our seq when the stream still continues it;
+        # a gap or another epoch sends us to the snapshot.
+        if not self.ready.is_set():
+            await self._resync(client, after=-1)
+        while True:
+            reply: Any = await client.xread(
+                {self.stream: f"{max(self.hub.seq, 0)}-0"}, BATCH, BLOCK_MS
+            )
+            if not reply:
+                got: list[Any] = await client.hmget(self.snapshot, ["epoch", "status"])
+                now_epoch, status = got
+                self._status(status)
+                if now_epoch is not None and now_epoch != self.epoch:
+                    await self._resync(client, after=-1)
+                continue
+            for raw_id, fields in reply[0][1]:
+                seq = int(raw_id.split(b"-", 1)[0])
+                if fields.get(b"e") != self.epoch:
+                    await self._resync(client, after=-1)
+                    break
+                if seq <= self.hub.seq:
+                    continue
+                if seq != self.hub.seq + 1:
+                    self.gaps += 1
+                    await self._resync(client, after=seq - 1)
+                    break
+                frame = fields[b"f"]
+                delta = orjson.loads(frame)
+                self.hub.feed(seq, delta["tick"], frame, delta["patch"])
+                self.history.add(delta["tick"], history_point(self.hub.world))
+                now = time.time()
+                self.last_delta_at = now
+                self.last_lag_s = max(0.0, now - float(fields.get(b"t", now)))
+            self._status(await client.hget(self.snapshot, "status"))
+
+    def _status(self, frame: Any) -> None:
+        """The server's last `status` frame, to the viewers that asked (`/ws?status=1`)."""
+        if frame is not None and frame != self.hub.status:
+            self.hub.announce(orjson.loads(frame))
+
+    async def _resync(self, client: Redis, *, after: int) -> None:
+        """Take the snapshot in Redis once it covers seq `after` (waits for the publisher)."""
+        while True:
+            got: list[Any] = await client.hmget(self.snapshot, ["seq", "epoch", "frame", "history"])
+            if None not in got[:3]:
+                seq, epoch, frame, points = int(got[0]), got[1], got[2], got[3]
+                if seq >= after or epoch != self.epoch:
+                    break
+            await asyncio.sleep(0.05)
+        if epoch == self.epoch and seq <= self.hub.seq:
+            return  # what we hold is newer: carry on from it
+        if epoch != self.epoch and self.epoch:
+            # The server restarted: seqs may repeat, so no viewer's `since` is trusted.
+            self.hub.close_all(CloseCode.GOING_AWAY, "the world's server restarted")
+        snap = orjson.loads(frame)
+        self.epoch = epoch
+        self.hub.reset(seq, snap["tick"], snap["world"], frame)
+        self.history.points.clear()
+        for tick, point in orjson.loads(points) if points else []:
+            self.history.add(tick, point)
+        self.resyncs += 1
+        self.ready.set()
+        log.info("relay: snapshot at seq %d", seq)
+
+    async def top(self) -> int:
+        """The stream's last seq, or -1 (Redis away)."""
+        client = self._client
+        if client is None or not self.connected:
+            return -1
+        try:
+            entries: Any = await asyncio.wait_for(client.xrevrange(self.stream, count=1), 1.0)
+        except Exception:
+            return -1
+        if entries:
+            self.stream_top = int(entries[0][0].split(b"-", 1)[0])
+        return self.stream_top
+
+    def collect(self) -> Iterator[Metric]:
+        for name, help_, value in (
+            ("smallwood_relay_connected", "1 while the relay reaches Redis.", self.connected),
+            ("smallwood_relay_seq", "The last seq the relay holds.", self.hub.seq),
+            ("smallwood_relay_lag_seconds", "Tick published to relay, s.", self.last_lag_s),
+        ):
+            gauge = GaugeMetricFamily(name, help_)
+            gauge.add_metric([], float(value))
+            yield gauge
+        for name, help_, value in (
+            ("smallwood_relay_resyncs_total", "Snapshots taken from Redis.", self.resyncs),
+            ("smallwood_relay_gaps_total", "Gaps seen in the stream.", self.gaps),
+            ("smallwood_relay_reconnects_total", "Connections to Redis lost.", self.reconnects),
+        ):
+            counter = CounterMetricFamily(name, help_)
+            counter.add_metric([], float(value))
+            yield counter
+
+
+RELAY = web.AppKey("redis_relay", Relay)
+
+
+def build_app(relay: Relay) -> web.Application:
+    app = web.Application()
+    app[RELAY] = relay
+    add_pages(app)
+    app.router.add_get("/ws", viewer_socket)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_text)
+    app.router.add_get("/api/snapshot", snapshot)
+    app.router.add_get("/api/history", history_series)
+    return app
+
+
+async def viewer_socket(request: web.Request) -> web.StreamResponse:
+    relay = request.app[RELAY]
+    since: int | None
+    try:
+        since = int(request.query["since"])
+    except (KeyError, ValueError):
+        since = None
+    ws = web.WebSocketResponse(compress=False, max_msg_size=VIEWER_FRAME_BYTES, heartbeat=HEARTBEAT)
+    await ws.prepare(request)
+    await relay.ready.wait()
+    hub = relay.hub
+    status = request.query.get("status") == "1"  # opt in to `status` frames
+    viewer = hub.attach(WebSocketSink(ws, request.transport), since, status=status)
+    writer = asyncio.create_task(viewer.run())
+    bucket = TokenBucket(5.0, 20.0)
+    try:
+        async for msg in ws:
+            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                continue
+            if not bucket.take():
+                relay.metrics.closed.inc(reason="flood")
+                await ws.close(code=CloseCode.POLICY, message=b"flood: too many frames")
+                break
+            relay.metrics.refused.inc(code=ErrorCode.NOT_EXPECTED.value)
+            viewer.put(
+                orjson.dumps(
+                    {
+                        "type": "error",
+                        "code": ErrorCode.NOT_EXPECTED.value,
+                        "message": "viewers send nothing on /ws; bots connect to the server",
+                    }
+                )
+            )
+    finally:
+        hub.detach(viewer)
+        await _finish(writer)
+    return ws
+
+
+async def _finish(writer: asyncio.Task[None]) -> None:
+    """Let a writer that is closing the socket finish; stop one stuck on a dead peer."""
+    if not writer.done():
+        try:
+            await asyncio.wait_for(asyncio.shield(writer), 1.0)
+        except TimeoutError:
+            writer.cancel()
+
+
+async def healthz(request: web.Request) -> web.StreamResponse:
+    relay = request.app[RELAY]
+    top = await relay.top()
+    behind = max(0, top - relay.hub.seq) if top >= 0 else None
+    ok = relay.connected and relay.ready.is_set() and behind is not None and behind <= 2
+    body = {
+        "ok": ok,
+        "role": "relay",
+        "redis": {"connected": relay.connected, "last_error": relay.last_error},
+        "seq": relay.hub.seq,
+        "tick": relay.hub.tick,
+        "stream_seq": top,
+        "behind": behind,
+        "lag_ms": round(relay.last_lag_s * 1000, 3),
+        "viewers": len(relay.hub.viewers),
+        "resyncs": relay.resyncs,
+    }
+    return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+
+async def metrics_text(request: web.Request) -> web.StreamResponse:
+    return web.Response(
+        text=request.app[RELAY].metrics.render(),
+        content_type="text/plain",
+        headers={"X-Content-Type-Options": "nosniff"},
+        charset="utf-8",
+    )
+
+
+async def snapshot(request: web.Request) -> web.StreamResponse:
+    relay = request.app[RELAY]
+    await relay.ready.wait()
+    _, frame = relay.hub.snapshot()
+    return web.Response(body=frame, content_type="application/json")
+
+
+async def history_series(request: web.Request) -> web.StreamResponse:
+    """As the server's: chart columns, the server's points up to the snapshot, then ours."""
+    last: int | None = None
+    if "last" in request.query:
+        try:
+            last = max(0, int(request.query["last"]))
+        except ValueError:
+            body = orjson.dumps({"error": "last must be a whole number of ticks"})
+            return web.Response(body=body, status=400, content_type="application/json")
+    series = request.app[RELAY].history.series(last)
+    return web.Response(body=orjson.dumps(series), content_type="application/json")
+
+
+# The command
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--redis", required=True, help="redis://HOST:PORT/DB of the world's server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--prefix", default=PREFIX, help="key prefix the server publishes under")
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    relay = Relay(args.redis, prefix=args.prefix)
+    task = asyncio.create_task(relay.run())
+    runner = web.AppRunner(build_app(relay), shutdown_timeout=2.0, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port)
+    await site.start()
+    port = args.port
+    if port == 0 and runner.addresses:
+        port = runner.addresses[0][1]
+    print(f"smallwood relay: http://{args.host}:{port}/ from {args.redis}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    relay.hub.close_all(CloseCode.GOING_AWAY, "relay shutting down")
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await runner.cleanup()
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    try:
+        import redis  # noqa: F401, PLC0415
+    except ImportError:
+        print("smallwood relay: needs redis-py: pip install 'smallwood[relay]'", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_serve(args))
+    except OSError as exc:
+        print(f"smallwood relay: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
