@@ -38,7 +38,7 @@ from .clock import MAX_PERIOD, MIN_PERIOD, Clock, ClockConfig
 from .commands import PendingCommands
 from .history import History
 from .http import build_app
-from .hub import Hub
+from .hub import Hub, run_seq
 from .metrics import Metrics
 from .store import Store, StoreError
 
@@ -278,7 +278,12 @@ async def _start(
     history = History(HISTORY_POINTS)
     for tick, point in await store.history(HISTORY_POINTS):
         history.add(tick, point)
-    hub = Hub(seq=state.tick, tick=state.tick, world=world_document(state), metrics=metrics)
+    hub = Hub(
+        seq=run_seq(await store.begin_run()),
+        tick=state.tick,
+        world=world_document(state),
+        metrics=metrics,
+    )
     commands = PendingCommands()
     tokens = await store.tokens()
     bot_fallback = config.bot_fallback or state.scenario.rules.bot_fallback

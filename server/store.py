@@ -230,6 +230,21 @@ class Store:
         """
         return await self.call(_load)
 
+    async def begin_run(self) -> int:
+        """Count one more server start on this data dir; returns its number (0 for the first).
+
+        The hub numbers its deltas from it (`server.hub.run_seq`), so a viewer's `since` from
+        an earlier run is never taken for one of this run's.
+        """
+
+        def write(conn: sqlite3.Connection) -> int:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'runs'").fetchone()
+            runs = int(row[0]) if row is not None else 0
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('runs', ?)", (str(runs + 1),))
+            return runs
+
+        return await self.call(write)
+
     async def commit(self, record: TickRecord) -> None:
         """Commit one tick; returns once it is durable against a crash of this process."""
         await self.call(lambda conn: _write_tick(conn, record))
