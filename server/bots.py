@@ -16,6 +16,7 @@ import logging
 import re
 import secrets
 import time
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,11 +26,14 @@ from pydantic import ValidationError
 from server.minds.brain import Brain, DecisionResult, noop
 from server.world import Command, SpawnCreature, WorldState
 from server.world.observe import Observation
-from shared.protocol import Act, CloseCode, ErrorCode, Join
+from shared.decision import Decision
+from shared.protocol import NAME_CHARS, Act, CloseCode, ErrorCode, Join
+from shared.text import clean_text, skeleton
 
 from .commands import PendingCommands
 from .limits import TokenBucket
 from .metrics import Metrics
+from .offers import check_offers
 from .outbox import Outbox, Sink
 from .store import Store
 
@@ -43,6 +47,10 @@ TURN_QUEUE = int(FRAME_BURST) + 16
 plus a few turns, so no `joined`, `turn`, `accepted` or `error` is ever dropped. A bot that
 still falls this far behind is closed (1008) rather than silently losing replies."""
 OVERFLOW = (CloseCode.POLICY, "too slow: read your frames (outgoing queue overflowed)")
+NEWS_LIMIT = 64
+"""Events about a creature kept for its bot's next turn (its last act's fills survive a
+disconnect this way); the oldest go first past this."""
+NEWS_TYPES = ("offer_rejected", "creature_exiled", "creature_returned")
 
 
 def describe(exc: ValidationError, limit: int = 3) -> str:
@@ -103,12 +111,17 @@ class BotRelay:
         """Creature id -> the connection driving it."""
         self.spawning: dict[str, BotSession] = {}
         """Creature id -> the connection waiting for it to enter the Wood."""
+        self._pending_names: dict[str, str] = {}
+        """Creature id -> name, for spawns not yet admitted (names must stay distinct)."""
         self._open_tick: int | None = None
         self._sent_at = 0.0
         self._waiting: set[str] = set()
         self._answers: dict[str, DecisionResult] = {}
         self._all_in = asyncio.Event()
         self._news: dict[str, list[dict[str, Any]]] = {}
+        """Events about each bot-held creature not yet sent in one of its turns."""
+        self._indices: dict[str, tuple[int, ...]] = {}
+        """This tick's accepted acts: the act index of each offer the market gets."""
 
     # The Brain seam
 
@@ -124,6 +137,7 @@ class BotRelay:
         results: dict[str, DecisionResult] = {}
         absent: dict[str, Observation] = {}
         self._answers = {}
+        self._indices = {}
         self._waiting = set()
         self._all_in.clear()
         for cid, obs in observations.items():
@@ -139,7 +153,7 @@ class BotRelay:
                     "tick": obs.tick,
                     "deadline_ms": deadline_ms,
                     "observation": obs,
-                    "events": self._news.get(cid, []),
+                    "events": self._news.pop(cid, []),
                 }
             )
             self._waiting.add(cid)
@@ -180,6 +194,8 @@ class BotRelay:
         self.state = state
         rejected = {e["command"]: e["reason"] for e in events if e["type"] == "command_rejected"}
         for command in commands:
+            if isinstance(command, SpawnCreature):
+                self._pending_names.pop(command.id, None)
             if not isinstance(command, SpawnCreature) or command.id not in self.spawning:
                 continue
             if command.id in state.creatures:
@@ -187,23 +203,41 @@ class BotRelay:
             else:
                 reason = rejected.get(f"spawn {command.id}", "refused")
                 self._refused(command.id, reason)
-        news: dict[str, list[dict[str, Any]]] = {}
-        for event in events:
-            kind = event["type"]
+        held = {*self.tokens.values()}
+        indices, self._indices = self._indices, {}
+        news = self._news
+        for wire in events:
+            kind = wire["type"]
+            event = wire
             if kind == "trade_cleared":
-                news.setdefault(event["buyer"], []).append(event)
-                news.setdefault(event["seller"], []).append(event)
-            elif kind in ("offer_rejected", "creature_exiled", "creature_returned"):
-                news.setdefault(event["creature"], []).append(event)
-        self._news = news
+                about: tuple[str, ...] = (wire["buyer"], wire["seller"])
+            elif kind in NEWS_TYPES:
+                about = (wire["creature"],)
+                if kind == "offer_rejected" and wire["creature"] in indices:
+                    # The market numbered the offers that stood; the bot numbered its act.
+                    mapping = indices[wire["creature"]]
+                    if 0 <= wire["index"] < len(mapping):
+                        event = {**wire, "index": mapping[wire["index"]]}
+            else:
+                continue
+            for cid in about:
+                if cid in held:
+                    kept = news.setdefault(cid, [])
+                    kept.append(event)
+                    if len(kept) > NEWS_LIMIT:
+                        del kept[: len(kept) - NEWS_LIMIT]
+        for cid in [c for c in news if c not in held]:
+            del news[cid]
 
     def _admitted(self, cid: str) -> None:
+        self._pending_names.pop(cid, None)
         session = self.spawning.pop(cid, None)
         if session is not None and not session.outbox.closed:
             session.spawning = None
             self._hold(session, cid, announce=False)  # its first turn says it is in
 
     def _refused(self, cid: str, reason: str) -> None:
+        self._pending_names.pop(cid, None)
         session = self.spawning.pop(cid, None)
         if session is None:
             return
@@ -310,25 +344,40 @@ class BotRelay:
         if act.tick != self._open_tick or cid not in self._waiting or cid in self._answers:
             self._misplaced(session, act.tick)
             return
+        creature = self.state.creatures[cid]
+        rules = self.state.scenario.rules
+        checked = check_offers(
+            act.offers,
+            goods=self.state.scenario.goods,
+            produces=creature.produces,
+            own_good_buys=rules.own_good_buys == "keep",
+            exiled=creature.exiled,
+        )
+        gossip = clean_text(act.gossip, rules.gossip_chars)
+        decision = Decision(offers=list(checked.offers), gossip=gossip, thought=act.thought)
         session.answered = act.tick
         latency = (time.monotonic() - self._sent_at) * 1000
-        self._answer(cid, DecisionResult(act.decision(), "ok", self.name, latency, raw=raw))
-        session.send({"type": "accepted", "tick": act.tick})
+        self._indices[cid] = checked.indices
+        self._answer(cid, DecisionResult(decision, "ok", self.name, latency, raw=raw))
+        session.send(
+            {
+                "type": "accepted",
+                "tick": act.tick,
+                "offers": [o.model_dump() for o in checked.standing],
+                "refused": [o.model_dump() for o in checked.refused],
+                "gossip": gossip,
+            }
+        )
 
     def _invalid_act(self, session: BotSession, tick: object, message: str) -> None:
-        cid = session.creature
-        current = (
-            type(tick) is int
-            and cid is not None
-            and tick == self._open_tick
-            and cid in self._waiting
-            and cid not in self._answers
+        # Nothing of a broken act counts, and it spends nothing: a corrected act for the
+        # current tick is still welcome until the deadline.
+        self._error(
+            session,
+            ErrorCode.INVALID_ACT,
+            message + "; nothing of this act counts (a corrected one may follow)",
+            tick if type(tick) is int else None,
         )
-        if current and cid is not None and type(tick) is int:
-            session.answered = tick
-            self._answer(cid, noop(self.name, "invalid_act"))
-            message += "; this tick is a no-op"
-        self._error(session, ErrorCode.INVALID_ACT, message, tick if type(tick) is int else None)
 
     def _misplaced(self, session: BotSession, tick: int) -> None:
         if tick <= session.last_turn:
@@ -352,6 +401,15 @@ class BotRelay:
         if session.creature is not None or session.spawning is not None:
             self._error(session, ErrorCode.ALREADY_JOINED, "this connection already joined")
             return
+        cleaned = {}
+        for field in ("name", "species"):
+            given = getattr(join, field)
+            if given is not None:
+                cleaned[field] = clean_text(given, NAME_CHARS)
+                if not cleaned[field]:
+                    self._error(session, ErrorCode.BAD_MESSAGE, f"{field}: nothing readable in it")
+                    return
+        join = join.model_copy(update=cleaned)
         if join.token:
             cid = self.tokens.get(join.token)
             if cid is None:
@@ -442,6 +500,19 @@ class BotRelay:
             goods = ", ".join(state.scenario.goods)
             self._error(session, ErrorCode.SPAWN_REJECTED, f"produces must be one of: {goods}")
             return False
+        assert join.name is not None
+        look = skeleton(join.name)
+        names = [c.name for c in state.creatures.values()] + list(self._pending_names.values())
+        twin = next((n for n in names if skeleton(n) == look), None)
+        if twin is not None or not look:
+            self._error(
+                session,
+                ErrorCode.SPAWN_REJECTED,
+                f"the name {join.name!r} looks like {twin!r}, already in the Wood: choose another"
+                if twin is not None
+                else f"the name {join.name!r} needs a letter or digit",
+            )
+            return False
         return True
 
     def _spawn(self, session: BotSession, cid: str, token: str, join: Join) -> None:
@@ -456,12 +527,17 @@ class BotRelay:
             )
         )
         self.spawning[cid] = session
+        self._pending_names[cid] = join.name
         session.spawning = cid
         session.token = token
         self._joined(session, cid, spawning=True)
 
     def _new_id(self, name: str) -> str:
-        base = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")
+        """The name folded to ASCII (accents dropped), lowercased, every run of other
+        characters one `-`, leading non-letters dropped, at most 24 characters ("bot" when
+        nothing is left); `-2`, `-3`, ... after it when taken."""
+        ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        base = re.sub(r"[^a-z0-9_-]+", "-", ascii_name.lower()).strip("-_")
         base = re.sub(r"^[^a-z]+", "", base)[:24] or "bot"
         taken = {*self.state.creatures, *self.spawning, *self.tokens.values()}
         cid, n = base, 1

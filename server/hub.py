@@ -19,7 +19,6 @@ import orjson
 from .metrics import Metrics
 from .outbox import Outbox, Sink, text_frame
 
-
 RUN_SPAN = 2**32
 """Seqs one server run may issue; run `n` starts at `n * RUN_SPAN` (exact in a JS number for
 2**21 restarts)."""

@@ -75,7 +75,13 @@ async def test_a_newcomer_joins_acts_and_trades(server: Server) -> None:
         offers = [{"side": "buy", "good": "acorns", "qty": 1, "price": 9.0}]
         await send(ws, {"type": "act", "tick": turn["tick"], "offers": offers, "gossip": "hi"})
         ack = await recv_until(ws, lambda m: m["type"] in ("accepted", "error"))
-        assert ack == {"type": "accepted", "tick": turn["tick"]}
+        assert ack == {
+            "type": "accepted",
+            "tick": turn["tick"],
+            "offers": [{"index": 0, **offers[0]}],
+            "refused": [],
+            "gossip": "hi",
+        }
         tick = turn["tick"]
         delta = await recv_until(watcher, lambda m: bool(m.get("tick") == tick))  # noqa: B023
         if any(e["type"] == "trade_cleared" and e["buyer"] == cid for e in delta["events"]):
@@ -145,12 +151,14 @@ async def test_garbage_gets_typed_errors_and_the_line_stays_up(server: Server) -
     turn = await recv_until(ws, is_turn)
     bad = {"type": "act", "tick": turn["tick"], "offers": [{"side": "buy", "good": "acorns"}]}
     await send(ws, bad)
-    error = await recv_until(ws, lambda m: m["type"] == "error")
-    assert error["code"] == "invalid_act" and "no-op" in error["message"]
-    await send(ws, {"type": "act", "tick": turn["tick"]})  # the tick is spent
-    assert (await recv_until(ws, lambda m: m["type"] == "error"))["code"] == "duplicate"
+    accepted = await recv_until(ws, lambda m: not is_turn(m))
+    assert accepted["type"] == "accepted"  # a broken offer is refused alone
+    assert accepted["refused"][0]["reason"] == "invalid_qty"
     turn = await recv_until(ws, is_turn)
-    await send(ws, {"type": "act", "tick": turn["tick"]})
+    await send(ws, {"type": "act", "tick": turn["tick"], "gossip": 5})
+    error = await recv_until(ws, lambda m: m["type"] == "error")
+    assert error["code"] == "invalid_act" and "corrected" in error["message"]
+    await send(ws, {"type": "act", "tick": turn["tick"]})  # nothing stood: a correction is welcome
     assert (await recv_until(ws, lambda m: not is_turn(m)))["type"] == "accepted"
     await ws.close()
 
