@@ -117,3 +117,16 @@ async def test_the_fills_of_a_bots_last_act_reach_it_when_it_comes_back(server: 
     assert all(f in turn["events"] for f in fills)
     await ws.close()
     await watcher.close()
+
+
+async def test_joined_tick_is_the_last_completed_one(server: Server) -> None:
+    ws, joined = await bot(server, **NEWT)
+    turn = await recv_until(ws, is_turn)
+    assert turn["tick"] > joined["tick"] + 1  # spawning: it entered first
+    await ws.close()
+    ws, joined = await bot(server, token=joined["token"])
+    assert joined["tick"] <= server.clock.state.tick
+    turn = await recv_until(ws, is_turn)
+    assert turn["tick"] >= joined["tick"] + 1
+    assert turn["observation"]["tick"] == turn["tick"]
+    await ws.close()
