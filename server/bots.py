@@ -12,6 +12,7 @@ one) until a bot joins with its token again.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import re
 import secrets
@@ -47,6 +48,10 @@ TURN_QUEUE = int(FRAME_BURST) + 16
 plus a few turns, so no `joined`, `turn`, `accepted` or `error` is ever dropped. A bot that
 still falls this far behind is closed (1008) rather than silently losing replies."""
 OVERFLOW = (CloseCode.POLICY, "too slow: read your frames (outgoing queue overflowed)")
+SPAWNS_PER_ADDRESS = (3.0, 3600.0)
+"""New creatures one address may bring in: 3 at once, then one every 20 minutes."""
+SPAWN_ADDRESSES = 10_000
+"""Addresses remembered for that limit; past this the fullest buckets are forgotten."""
 NEWS_LIMIT = 64
 """Events about a creature kept for its bot's next turn (its last act's fills survive a
 disconnect this way); the oldest go first past this."""
@@ -66,7 +71,9 @@ def describe(exc: ValidationError, limit: int = 3) -> str:
 class BotSession:
     """One `/ws/bot` connection: what it holds and its way out."""
 
-    def __init__(self, sink: Sink, metrics: Metrics) -> None:
+    def __init__(self, sink: Sink, metrics: Metrics, address: str = "") -> None:
+        self.address = address
+        """The peer's IP address, for the per-address spawn limit."""
         self.outbox = Outbox(sink, limit=TURN_QUEUE, metrics=metrics, overflow_close=OVERFLOW)
         self.bucket = TokenBucket(FRAMES_PER_SECOND, FRAME_BURST)
         self.creature: str | None = None
@@ -111,6 +118,10 @@ class BotRelay:
         """Creature id -> the connection driving it."""
         self.spawning: dict[str, BotSession] = {}
         """Creature id -> the connection waiting for it to enter the Wood."""
+        self.limit_loopback = False
+        """Whether spawns from loopback count against the per-address limit."""
+        self._spawns: dict[str, TokenBucket] = {}
+        """Per address: how many new creatures it may still bring in (`SPAWNS_PER_ADDRESS`)."""
         self._pending_names: dict[str, str] = {}
         """Creature id -> name, for spawns not yet admitted (names must stay distinct)."""
         self._open_tick: int | None = None
@@ -289,9 +300,9 @@ class BotRelay:
             )
         return None
 
-    def connected(self, sink: Sink) -> BotSession:
+    def connected(self, sink: Sink, address: str = "") -> BotSession:
         """A new connection; the caller runs its outbox and calls `disconnected` at the end."""
-        session = BotSession(sink, self.metrics)
+        session = BotSession(sink, self.metrics, address)
         self.connections.add(session)
         return session
 
@@ -496,6 +507,13 @@ class BotRelay:
                 session, ErrorCode.JOINING_CLOSED, f"the Wood is full ({self.max_bots} bots)"
             )
             return False
+        if not self._may_spawn_from(session.address):
+            self._error(
+                session,
+                ErrorCode.JOINING_CLOSED,
+                "this address brought in new creatures too often: wait, or rejoin with a token",
+            )
+            return False
         if join.produces not in state.scenario.goods:
             goods = ", ".join(state.scenario.goods)
             self._error(session, ErrorCode.SPAWN_REJECTED, f"produces must be one of: {goods}")
@@ -514,6 +532,20 @@ class BotRelay:
             )
             return False
         return True
+
+    def _may_spawn_from(self, address: str) -> bool:
+        """Spend one of `address`'s spawns; False when it has none left."""
+        if not self.limit_loopback and _loopback(address):
+            return True
+        bucket = self._spawns.get(address)
+        if bucket is None:
+            if len(self._spawns) >= SPAWN_ADDRESSES:
+                full = [a for a, b in self._spawns.items() if b.full()]
+                for a in full or list(self._spawns)[: SPAWN_ADDRESSES // 2]:
+                    del self._spawns[a]
+            count, seconds = SPAWNS_PER_ADDRESS
+            bucket = self._spawns[address] = TokenBucket(count / seconds, count)
+        return bucket.take()
 
     def _spawn(self, session: BotSession, cid: str, token: str, join: Join) -> None:
         assert join.name is not None and join.species is not None and join.produces is not None
@@ -569,6 +601,13 @@ class BotRelay:
                 session.outbox.close_after_flush(CloseCode.REVOKED, "token revoked")
                 self.metrics.closed.inc(reason="revoked")
         return True
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == ""
 
 
 def new_token() -> str:

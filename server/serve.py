@@ -36,6 +36,7 @@ from shared.protocol import CloseCode
 from .bots import BotRelay
 from .clock import MAX_PERIOD, MIN_PERIOD, Clock, ClockConfig
 from .commands import PendingCommands
+from .guard import EdgeLimits, guard
 from .history import History
 from .http import build_app
 from .hub import Hub, run_seq
@@ -320,11 +321,21 @@ async def _start(
     )
     hub.world = clock.document(state)  # with each creature's driver, before anyone looks
     admin_token = config.admin_token or _admin_token(config.data_dir)
+    limits = EdgeLimits.from_env()
     app = build_app(
-        clock=clock, hub=hub, relay=relay, metrics=metrics, history=history, admin_token=admin_token
+        clock=clock,
+        hub=hub,
+        relay=relay,
+        metrics=metrics,
+        history=history,
+        admin_token=admin_token,
+        limits=limits,
     )
-    runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)
+    runner = web.AppRunner(
+        app, shutdown_timeout=2.0, access_log=None, keepalive_timeout=limits.idle_seconds
+    )
     await runner.setup()
+    guard(runner, limits)
     site = web.TCPSite(runner, config.host, config.port)
     await site.start()
     server = Server(
