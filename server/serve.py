@@ -41,7 +41,7 @@ from .history import History
 from .http import build_app
 from .hub import Hub, run_seq
 from .metrics import Metrics
-from .store import Store, StoreError
+from .store import Store, StoreError, db_path
 
 log = logging.getLogger("smallwood.serve")
 
@@ -234,6 +234,8 @@ async def start(config: ServeConfig, *, engines: EngineStarter = start_engine) -
     Raises `ScenarioError`, `StoreError`, `EngineConfigError`, or `ImportError` when the
     chosen engine's library is missing.
     """
+    if config.scenario is not None and not db_path(config.data_dir).exists():
+        load_scenario(config.scenario)  # a bad scenario leaves no data dir behind
     store = Store.open(config.data_dir, snapshot_every=config.snapshot_every)
     brains: dict[str, Brain] = {}
     try:
