@@ -37,6 +37,7 @@ from .metrics import Metrics
 from .offers import check_offers
 from .outbox import Outbox, Sink
 from .store import Store
+from .tokens import TokenBook, digest
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +106,8 @@ class BotRelay:
         max_bots: int = 64,
     ) -> None:
         self.state = state
-        self.tokens = dict(tokens)
-        """Live token -> creature id."""
+        self.tokens = TokenBook(tokens)
+        """Live tokens, by digest (`server.tokens`): the server never stores a token."""
         self.store = store
         self.commands = commands
         self.metrics = metrics
@@ -422,7 +423,7 @@ class BotRelay:
                     return
         join = join.model_copy(update=cleaned)
         if join.token:
-            cid = self.tokens.get(join.token)
+            cid = self.tokens.creature(join.token)
             if cid is None:
                 self._error(session, ErrorCode.BAD_TOKEN, "unknown or revoked token")
                 return
@@ -450,8 +451,8 @@ class BotRelay:
             return
         cid = self._new_id(join.name)
         token = new_token()
-        await self.store.issue_token(token, cid)
-        self.tokens[token] = cid
+        await self.store.issue_token(digest(token), cid)
+        self.tokens.add(digest(token), cid)
         self._spawn(session, cid, token, join)
 
     def _hold(
@@ -585,18 +586,20 @@ class BotRelay:
         if not CREATURE_ID.fullmatch(creature):
             raise ValueError("a creature id is a lowercase letter then up to 31 of a-z 0-9 _ -")
         token = new_token()
-        await self.store.issue_token(token, creature)
-        self.tokens[token] = creature
+        await self.store.issue_token(digest(token), creature)
+        self.tokens.add(digest(token), creature)
         return token
 
     async def revoke(self, token: str) -> bool:
-        """Revoke a token and cut off the connection using it. False if it was not live."""
-        if token not in self.tokens:
+        """Revoke a token (given itself or its digest) and cut off the connection using it.
+        False if it was not live."""
+        key = token if self.tokens.has_digest(token) else digest(token)
+        if not self.tokens.has_digest(key):
             return False
-        await self.store.revoke_token(token)
-        del self.tokens[token]
+        await self.store.revoke_token(key)
+        self.tokens.discard(key)
         for session in {*self.sessions.values(), *self.spawning.values()}:
-            if session.token == token:
+            if session.token and digest(session.token) == key:
                 self._release(session)
                 session.outbox.close_after_flush(CloseCode.REVOKED, "token revoked")
                 self.metrics.closed.inc(reason="revoked")

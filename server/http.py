@@ -366,8 +366,8 @@ async def list_tokens(request: web.Request) -> web.StreamResponse:
     relay = request.app[RELAY]
     return json_response(
         [
-            {"token": token, "creature": cid, "connected": cid in relay.sessions}
-            for token, cid in relay.tokens.items()
+            {"id": token_digest, "creature": cid, "connected": cid in relay.sessions}
+            for token_digest, cid in relay.tokens.items()
         ]
     )
 

@@ -322,7 +322,9 @@ async def _start(
         ),
     )
     hub.world = clock.document(state)  # with each creature's driver, before anyone looks
-    admin_token = config.admin_token or _admin_token(config.data_dir)
+    admin_token, admin_source = (
+        (config.admin_token, "") if config.admin_token else _admin_token(config.data_dir)
+    )
     limits = EdgeLimits.from_env()
     app = build_app(
         clock=clock,
@@ -353,6 +355,7 @@ async def _start(
         brains=brains,
     )
     server.port = _bound_port(runner, config.port)
+    server.admin_source = admin_source
     server.task = asyncio.create_task(clock.run())
     return server
 
@@ -417,17 +420,18 @@ def _bound_port(runner: web.AppRunner, asked: int) -> int:
     return asked
 
 
-def _admin_token(data_dir: Path) -> str:
+def _admin_token(data_dir: Path) -> tuple[str, str]:
+    """The admin token and where it came from ("generated" when made just now)."""
     env = os.environ.get(ADMIN_ENV, "").strip()
     if env:
-        return env
+        return env, ADMIN_ENV
     path = data_dir / "admin_token"
     if path.exists():
-        return path.read_text(encoding="utf-8").strip()
+        return path.read_text(encoding="utf-8").strip(), str(path)
     token = secrets.token_urlsafe(32)
     path.touch(mode=0o600)
     path.write_text(token + "\n", encoding="utf-8")
-    return token
+    return token, "generated"
 
 
 def _check(config: ServeConfig) -> str:
@@ -453,7 +457,12 @@ def banner(server: Server) -> list[str]:
     ]
     if "model" in server.brains:
         lines.append(f"  minds    {server.brains['model'].name}")
-    lines.append(f"  admin token {server.admin_token}")
+    # A secret: printed only when this start made it.
+    source = getattr(server, "admin_source", "generated")
+    if source == "generated":
+        lines.append(f"  admin token {server.admin_token}")
+    elif source:
+        lines.append(f"  admin token: from {source}")
     # Tokens are secrets: print only those made now, not every live one on every start.
     lines += [f"  new bot token for {cid}: {token}" for token, cid in server.minted.items()]
     lines.append(f"  bot tokens: GET {url}/api/admin/tokens with the admin token lists them")

@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import fcntl
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -35,6 +36,7 @@ from .records import (
     write_commands,
     write_trace,
 )
+from .tokens import digest
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ CREATE TABLE IF NOT EXISTS traces (
     PRIMARY KEY (tick, creature)
 );
 CREATE TABLE IF NOT EXISTS tokens (
-    token TEXT PRIMARY KEY,
+    token TEXT PRIMARY KEY, -- the token's SHA-256, never the token
     creature TEXT NOT NULL,
     issued REAL NOT NULL,
     revoked REAL
@@ -103,10 +105,20 @@ def connect(path: Path) -> sqlite3.Connection:
             found = check_format(conn, path)
             if found is None:
                 conn.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
+            _hash_tokens(conn)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _hash_tokens(conn: sqlite3.Connection) -> None:
+    """Replace tokens stored in the clear (by builds before digests) with their digests."""
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'tokens'").fetchone() is not None:
+        return
+    conn.create_function("sw_digest", 1, digest, deterministic=True)
+    conn.execute("UPDATE tokens SET token = sw_digest(token)")
+    conn.execute("INSERT INTO meta VALUES ('tokens', 'sha256')")
 
 
 def check_format(conn: sqlite3.Connection, path: Path) -> int | None:
@@ -130,8 +142,17 @@ def check_format(conn: sqlite3.Connection, path: Path) -> int | None:
     return found
 
 
+def _private(path: Path) -> None:
+    """Create `path` if needed, readable and writable by this user only (0600).
+
+    SQLite gives its -wal and -shm files the database file's mode, so they follow."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+
+
 def _lock(path: Path) -> IO[bytes]:
     """Hold the data dir for this process (released by the OS however the process ends)."""
+    _private(path)
     handle = path.open("ab")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -150,6 +171,9 @@ class Store:
         self.path = path
         self.snapshot_every = snapshot_every
         self._lock = _lock(path.with_name(LOCK_NAME))
+        for name in (path.name, path.name + "-wal", path.name + "-shm"):
+            if name == path.name or path.with_name(name).exists():
+                _private(path.with_name(name))
         self._jobs: queue.SimpleQueue[
             tuple[Callable[[sqlite3.Connection], Any], concurrent.futures.Future[Any]] | None
         ] = queue.SimpleQueue()
@@ -165,7 +189,7 @@ class Store:
     def open(cls, data_dir: str | Path, *, snapshot_every: int = 100) -> Store:
         path = db_path(data_dir)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             return cls(path, snapshot_every=snapshot_every)
         except StoreError:
             raise
@@ -263,7 +287,7 @@ class Store:
     # Bot tokens
 
     async def tokens(self) -> dict[str, str]:
-        """Every live token and its creature."""
+        """Every live token's digest (`server.tokens.digest`) and its creature."""
 
         def read(conn: sqlite3.Connection) -> dict[str, str]:
             rows = conn.execute("SELECT token, creature FROM tokens WHERE revoked IS NULL")
@@ -272,6 +296,7 @@ class Store:
         return await self.call(read)
 
     async def issue_token(self, token: str, creature: str) -> None:
+        """Record a token by its digest (`token` here is `server.tokens.digest(...)`)."""
         await self.call(
             lambda conn: conn.execute(
                 "INSERT INTO tokens VALUES (?, ?, ?, NULL)", (token, creature, time.time())

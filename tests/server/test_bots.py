@@ -18,6 +18,7 @@ from server.commands import PendingCommands
 from server.metrics import Metrics
 from server.serve import Server, banner, start
 from server.store import Store
+from server.tokens import digest
 from server.world import SpawnCreature, load_scenario, new_world
 from shared.protocol import SERVER, CloseCode, Turn
 
@@ -303,8 +304,8 @@ async def test_bot_creatures_of_a_scenario_get_tokens_at_startup(tmp_path: Path)
     running = await start(config(tmp_path / "data", scenario=scenario))
     try:
         assert list(running.bot_tokens.values()) == ["vesper"]
-        (token,) = running.bot_tokens
-        assert running.minted == running.bot_tokens
+        (token,) = running.minted
+        assert list(running.bot_tokens) == [digest(token)]  # the server keeps digests only
         lines = banner(running)
         assert f"  new bot token for vesper: {token}" in lines
         assert f"  play     {running.url}/play" in lines
@@ -317,7 +318,7 @@ async def test_bot_creatures_of_a_scenario_get_tokens_at_startup(tmp_path: Path)
         await running.stop()
     again = await start(config(tmp_path / "data"))
     try:
-        assert again.bot_tokens == {**running.bot_tokens, mossback: "mossback"}
+        assert again.bot_tokens == {**running.bot_tokens, digest(mossback): "mossback"}
         assert again.minted == {}  # nothing new to say: no token is printed again
         assert not any(token in line or mossback in line for line in banner(again))
     finally:
