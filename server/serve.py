@@ -203,6 +203,8 @@ class Server:
         self.bot_tokens = bot_tokens
         """Token -> creature: every live token whose creature is in the Wood."""
         self.minted = minted
+        self.admin_source = ""
+        """Where the admin token came from: "generated" (printed once), a path, an env var."""
         """Token -> creature: the tokens this start issued to the scenario's bot creatures
         (the only ones printed; operators list the rest with `GET /api/admin/tokens`)."""
         self.brains = brains
@@ -458,7 +460,7 @@ def banner(server: Server) -> list[str]:
     if "model" in server.brains:
         lines.append(f"  minds    {server.brains['model'].name}")
     # A secret: printed only when this start made it.
-    source = getattr(server, "admin_source", "generated")
+    source = server.admin_source
     if source == "generated":
         lines.append(f"  admin token {server.admin_token}")
     elif source:
