@@ -201,6 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.set_defaults(run=_replay)
 
+    salvage = sub.add_parser(
+        "salvage", help="copy a damaged world, up to its last good tick, into a new data dir"
+    )
+    salvage.add_argument(
+        "--data-dir", type=Path, default=Path("smallwood-data"), help="(default ./smallwood-data)"
+    )
+    salvage.add_argument("--to", type=Path, required=True, help="a new data dir for the copy")
+    salvage.set_defaults(run=_salvage)
+
     schema = sub.add_parser("schema", help="print the JSON Schema of the whole protocol")
     schema.set_defaults(run=_schema)
 
@@ -503,6 +512,22 @@ def _replay(args: argparse.Namespace) -> int:
     if report.bad_snapshots:
         print(f"snapshots that disagree: {list(report.bad_snapshots)}", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _salvage(args: argparse.Namespace) -> int:
+    from server.salvage import salvage  # noqa: PLC0415
+    from server.store import StoreError  # noqa: PLC0415
+
+    try:
+        done = salvage(args.data_dir, args.to)
+    except StoreError as exc:
+        raise UserError(f"salvage: {exc}") from None
+    print(
+        f"salvaged into {args.to}: snapshot of tick {done.snapshot} and ticks up to "
+        f"{done.last}; {done.lost} later ticks could not be read or replayed. "
+        f"Serve it with --data-dir {args.to}"
+    )
+    return 0
 
 
 def _schema(args: argparse.Namespace) -> int:

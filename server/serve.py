@@ -221,6 +221,8 @@ class Server:
         if self.task is not None:
             try:
                 await self.task
+            except StoreError as exc:  # the data dir's own words (a full disk): one line
+                log.error("the clock stopped: %s", exc)
             except Exception:
                 log.exception("the clock stopped on an error")
         await self.relay.aclose()

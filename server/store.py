@@ -130,6 +130,7 @@ def connect(path: Path) -> sqlite3.Connection:
     another data-dir format than this build's."""
     conn = sqlite3.connect(path, check_same_thread=False)
     try:
+        check_integrity(conn, path)
         conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode survives any crash of this process (only power loss may cost the
         # last transactions), and keeps commits free of an fsync each.
@@ -144,6 +145,25 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def damaged(path: Path, detail: str) -> StoreError:
+    """The error for a damaged database, with the way out."""
+    return StoreError(
+        f"{path}: the database is damaged ({detail[:200]}). Nothing was changed. To go on, "
+        f"copy the world up to its last good snapshot into a new data dir: `smallwood salvage "
+        f"--data-dir {path.parent} --to NEW_DIR`, then serve NEW_DIR"
+    )
+
+
+def check_integrity(conn: sqlite3.Connection, path: Path) -> None:
+    """Raise `damaged` unless SQLite's quick check passes (it reads every page once)."""
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise damaged(path, str(exc)) from None
+    if [r[0] for r in rows] != ["ok"]:
+        raise damaged(path, "; ".join(str(r[0]) for r in rows[:3]))
 
 
 def pack(value: Any) -> bytes:
@@ -304,9 +324,13 @@ class Store:
     async def load(self) -> Resumed | None:
         """The world as of the last committed tick, or None for an empty database.
 
-        Raises `StoreError` when a replayed tick does not reproduce its stored hash.
+        Raises `StoreError` when a replayed tick does not reproduce its stored hash, or a
+        row cannot be read.
         """
-        return await self.call(_load)
+        try:
+            return await self.call(_load)
+        except (sqlite3.DatabaseError, ValueError, KeyError, TypeError, zlib.error) as exc:
+            raise damaged(self.path, f"{type(exc).__name__}: {exc}") from None
 
     async def begin_run(self) -> int:
         """Count one more server start on this data dir; returns its number (0 for the first).
@@ -335,7 +359,16 @@ class Store:
             if prune:
                 _prune_traces(conn, time.time() - keep)
 
-        await self.call(write)
+        try:
+            await self.call(write)
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc):
+                raise
+            raise StoreError(
+                f"{self.path}: the disk is full: tick {record.tick} was not committed and the "
+                f"world stopped at tick {record.tick - 1} with nothing lost; free some space "
+                "and start the server again"
+            ) from None
 
     async def history(self, limit: int) -> list[tuple[int, dict[str, Any]]]:
         """The last `limit` ticks' history points, oldest first."""
@@ -472,33 +505,42 @@ def replay(data_dir: str | Path, *, on_tick: Callable[[int], None] | None = None
         raise StoreError(f"{path}: no world here (start one with `smallwood serve --data-dir`)")
     conn = sqlite3.connect(path)
     try:
+        check_integrity(conn, path)
         check_format(conn, path)
-        first = conn.execute("SELECT tick, state FROM snapshots ORDER BY tick LIMIT 1").fetchone()
-        if first is None:
-            raise StoreError(f"{path}: the database holds no snapshot to replay from")
-        snaps = dict(conn.execute("SELECT tick, state FROM snapshots WHERE tick > ?", (first[0],)))
-        state = state_from_dict(unpack(first[1]))
-        ticks = verified = 0
-        mismatches: list[int] = []
-        bad: list[int] = []
-        checked = 0
-        for tick, actions, commands, stored in conn.execute(
-            "SELECT tick, actions, commands, hash FROM ticks WHERE tick > ? ORDER BY tick",
-            (first[0],),
-        ):
-            state, _ = step(state, read_actions(unpack(actions)), read_commands(unpack(commands)))
-            ticks += 1
-            digest = state_hash(state)
-            if state.tick == tick and digest == stored:
-                verified += 1
-            else:
-                mismatches.append(tick)
-            if tick in snaps:
-                checked += 1
-                if state_hash(state_from_dict(unpack(snaps[tick]))) != digest:
-                    bad.append(tick)
-            if on_tick is not None:
-                on_tick(tick)
+        return _replay(conn, path, on_tick)
+    except (sqlite3.DatabaseError, ValueError, KeyError, TypeError, zlib.error) as exc:
+        raise damaged(path, f"{type(exc).__name__}: {exc}") from None
     finally:
         conn.close()
+
+
+def _replay(
+    conn: sqlite3.Connection, path: Path, on_tick: Callable[[int], None] | None
+) -> ReplayReport:
+    first = conn.execute("SELECT tick, state FROM snapshots ORDER BY tick LIMIT 1").fetchone()
+    if first is None:
+        raise StoreError(f"{path}: the database holds no snapshot to replay from")
+    snaps = dict(conn.execute("SELECT tick, state FROM snapshots WHERE tick > ?", (first[0],)))
+    state = state_from_dict(unpack(first[1]))
+    ticks = verified = 0
+    mismatches: list[int] = []
+    bad: list[int] = []
+    checked = 0
+    for tick, actions, commands, stored in conn.execute(
+        "SELECT tick, actions, commands, hash FROM ticks WHERE tick > ? ORDER BY tick",
+        (first[0],),
+    ):
+        state, _ = step(state, read_actions(unpack(actions)), read_commands(unpack(commands)))
+        ticks += 1
+        digest = state_hash(state)
+        if state.tick == tick and digest == stored:
+            verified += 1
+        else:
+            mismatches.append(tick)
+        if tick in snaps:
+            checked += 1
+            if state_hash(state_from_dict(unpack(snaps[tick]))) != digest:
+                bad.append(tick)
+        if on_tick is not None:
+            on_tick(tick)
     return ReplayReport(ticks, verified, tuple(mismatches), checked, tuple(bad))
