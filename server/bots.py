@@ -25,7 +25,7 @@ import orjson
 from pydantic import ValidationError
 
 from server.minds.brain import Brain, DecisionResult, noop
-from server.world import Command, SpawnCreature, WorldState
+from server.world import Command, RetireCreature, SpawnCreature, WorldState
 from server.world.observe import Observation
 from shared.decision import Decision
 from shared.protocol import NAME_CHARS, Act, CloseCode, ErrorCode, Join
@@ -119,6 +119,7 @@ class BotRelay:
         """Creature id -> the connection driving it."""
         self.spawning: dict[str, BotSession] = {}
         """Creature id -> the connection waiting for it to enter the Wood."""
+        self._tasks: set[asyncio.Task[None]] = set()
         self.limit_loopback = False
         """Whether spawns from loopback count against the per-address limit."""
         self._spawns: dict[str, TokenBucket] = {}
@@ -215,6 +216,10 @@ class BotRelay:
             else:
                 reason = rejected.get(f"spawn {command.id}", "refused")
                 self._refused(command.id, reason)
+        for event in events:
+            if event["type"] == "creature_retired":
+                self._tasks.add(task := asyncio.create_task(self._retired(event["creature"])))
+                task.add_done_callback(self._tasks.discard)
         held = {*self.tokens.values()}
         indices, self._indices = self._indices, {}
         news = self._news
@@ -286,6 +291,8 @@ class BotRelay:
                 self._error(session, ErrorCode.BAD_MESSAGE, describe(exc))
                 return None
             await self._join(session, join)
+        elif kind == "leave":
+            self._leave(session)
         elif kind == "act":
             try:
                 act = Act.model_validate(raw)
@@ -297,7 +304,7 @@ class BotRelay:
             self._error(
                 session,
                 ErrorCode.UNKNOWN_TYPE,
-                f"unknown type {str(kind)[:40]!r}: send join or act",
+                f"unknown type {str(kind)[:40]!r}: send join, act or leave",
             )
         return None
 
@@ -406,6 +413,38 @@ class BotRelay:
         self._answers[cid] = result
         if self._waiting <= self._answers.keys():
             self._all_in.set()
+
+    # Leaving
+
+    def _leave(self, session: BotSession) -> None:
+        cid = session.creature
+        if cid is None:
+            self._error(session, ErrorCode.NOT_JOINED, "join before you leave")
+            return
+        creature = self.state.creatures.get(cid)
+        if creature is None or creature.brain != "bot":
+            self._error(
+                session,
+                ErrorCode.CANNOT_LEAVE,
+                f"{cid!r} belongs to this Wood's own cast; to stop driving it, disconnect",
+            )
+            return
+        self.retire(cid, "left")
+
+    def retire(self, cid: str, reason: str) -> None:
+        """Ask the world to take `cid` out at the next tick (see `settle` for the rest)."""
+        self.commands.add(RetireCreature(cid, reason))
+
+    async def _retired(self, cid: str) -> None:
+        """`cid` left the Wood: revoke its tokens, close the connection holding it."""
+        for key in [k for k, c in self.tokens.items() if c == cid]:
+            await self.store.revoke_token(key)
+            self.tokens.discard(key)
+        session = self.sessions.get(cid)
+        if session is not None:
+            self._release(session)
+            session.outbox.close_after_flush(CloseCode.RETIRED, "your creature left the Wood")
+            self.metrics.closed.inc(reason="retired")
 
     # Joining
 

@@ -11,13 +11,14 @@ from enum import Enum
 from typing import Any
 
 from server.world import Event
-from server.world.events import CreatureReturned, MarketCleared, TradeCleared
+from server.world.events import CreatureRetired, CreatureReturned, MarketCleared, TradeCleared
 from server.world.units import to_pebbles
 
 _MONEY: dict[type[Any], tuple[str, ...]] = {
     TradeCleared: ("price",),
     MarketCleared: ("price",),
     CreatureReturned: ("stake",),
+    CreatureRetired: ("pebbles",),
 }
 """Fields held in bits inside the core."""
 

@@ -19,7 +19,7 @@ from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ValidationError
 
 from clients.web import add_routes as add_pages
-from server.world import LEGENDS, TriggerLegend
+from server.world import LEGENDS, RetireCreature, TriggerLegend
 from shared import admin
 from shared.protocol import CloseCode, ErrorCode, protocol_schema
 
@@ -120,6 +120,7 @@ def build_app(
     app.router.add_post("/api/admin/pause", admin_only(pause))
     app.router.add_post("/api/admin/resume", admin_only(resume))
     app.router.add_post("/api/admin/tick", admin_only(set_tick))
+    app.router.add_post("/api/admin/retire", admin_only(retire))
     app.router.add_get("/api/admin/tokens", admin_only(list_tokens))
     app.router.add_post("/api/admin/tokens", admin_only(issue_token))
     app.router.add_delete("/api/admin/tokens/{token}", admin_only(revoke_token))
@@ -360,6 +361,17 @@ async def set_tick(request: web.Request) -> web.StreamResponse:
         return body
     request.app[CLOCK].set_period(body.seconds)
     return json_response({"seconds": body.seconds})
+
+
+async def retire(request: web.Request) -> web.StreamResponse:
+    body = await _body(request, admin.Retire)
+    if isinstance(body, web.Response):
+        return body
+    clock = request.app[CLOCK]
+    if body.creature not in clock.state.creatures:
+        return problem(404, f"no creature {body.creature!r} in the Wood")
+    tick = clock.command(RetireCreature(body.creature, "retired"))
+    return json_response({"creature": body.creature, "tick": tick}, 202)
 
 
 async def list_tokens(request: web.Request) -> web.StreamResponse:

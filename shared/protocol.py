@@ -66,6 +66,8 @@ class ErrorCode(StrEnum):
     current tick may still be sent before the deadline."""
     NOT_EXPECTED = "not_expected"
     """A frame sent to an endpoint that expects none (viewers send nothing)."""
+    CANNOT_LEAVE = "cannot_leave"
+    """A `leave` for a creature of the scenario's own cast (not a bot's): disconnect instead."""
 
 
 class CloseCode(IntEnum):
@@ -81,6 +83,8 @@ class CloseCode(IntEnum):
     """Another connection joined with the same token."""
     REVOKED = 4001
     """The operator revoked this connection's token."""
+    RETIRED = 4002
+    """The creature left the Wood for good (its bot's `leave`, or an operator)."""
 
 
 class _In(BaseModel):
@@ -139,6 +143,14 @@ class Join(_In):
     produces: Annotated[str, Field(min_length=1, max_length=32)] | None = None
     personality: Literal["steady", "hoarder", "speculator", "shrewd", "generous"] | None = None
     """How the scripted mind trades for it while no bot is connected."""
+
+
+class Leave(_In):
+    """Take this connection's creature out of the Wood for good (a creature a bot brought
+    in, or a scenario `bot` creature): it leaves at the next tick, its pebbles go back to the
+    commons, its tokens are revoked, and the connection is closed with 4002."""
+
+    type: Literal["leave"] = "leave"
 
 
 class Joined(_Out):
@@ -236,7 +248,7 @@ class Error(_Out):
     """The tick the refused frame was about, when it named one."""
 
 
-ClientMessage = Annotated[Join | Act, Field(discriminator="type")]
+ClientMessage = Annotated[Join | Act | Leave, Field(discriminator="type")]
 """What a bot may send on `/ws/bot`."""
 
 ServerMessage = Annotated[
@@ -244,13 +256,13 @@ ServerMessage = Annotated[
 ]
 """What the server sends, on `/ws` and `/ws/bot`."""
 
-CLIENT: TypeAdapter[Join | Act] = TypeAdapter(ClientMessage)
+CLIENT: TypeAdapter[Join | Act | Leave] = TypeAdapter(ClientMessage)
 SERVER: TypeAdapter[Snapshot | Delta | Joined | Turn | Accepted | Error] = TypeAdapter(
     ServerMessage
 )
 
 
-CLIENT_MODELS = frozenset({"Join", "Act", "BotOffer"})
+CLIENT_MODELS = frozenset({"Join", "Act", "BotOffer", "Leave"})
 """What clients send: these may carry null for an absent field; the server never sends null."""
 
 
@@ -278,7 +290,7 @@ def protocol_schema() -> dict[str, Any]:
     """
     adapter: TypeAdapter[Any] = TypeAdapter(
         Annotated[
-            Snapshot | Delta | Join | Joined | Turn | Act | Accepted | Error,
+            Snapshot | Delta | Join | Joined | Turn | Act | Accepted | Leave | Error,
             Field(discriminator="type"),
         ]
     )
@@ -299,7 +311,7 @@ def protocol_schema() -> dict[str, Any]:
             "See docs/protocol.md."
         ),
         "x-protocol-version": VERSION,
-        "x-client-messages": ["join", "act"],
+        "x-client-messages": ["join", "act", "leave"],
         "x-server-messages": ["snapshot", "delta", "joined", "turn", "accepted", "error"],
         "x-error-codes": [code.value for code in ErrorCode],
         "x-close-codes": {str(code.value): code.name.lower() for code in CloseCode},

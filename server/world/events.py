@@ -91,6 +91,14 @@ class CreatureJoined:
 
 
 @dataclass(frozen=True, slots=True)
+class CreatureRetired:
+    creature: str
+    reason: str
+    pebbles: int
+    """Bits its purse held, returned to the commons."""
+
+
+@dataclass(frozen=True, slots=True)
 class LegendBegan:
     id: str
     key: str
@@ -134,6 +142,7 @@ Event = (
     | CreatureExiled
     | CreatureReturned
     | CreatureJoined
+    | CreatureRetired
     | LegendBegan
     | LegendEnded
     | RumourResolved
