@@ -186,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="seconds per tick (default 0.25)",
     )
+    bsoak.add_argument(
+        "--storm", type=int, default=100, help="viewers in each reconnect storm (default 100)"
+    )
+    bsoak.add_argument(
+        "--slowloris", type=int, default=300, help="slow-header sockets (default 300)"
+    )
     bsoak.add_argument("--json", action="store_true", help="print one JSON object")
     bsoak.set_defaults(run=_bench_soak)
 
@@ -436,7 +442,14 @@ def _bench_soak(args: argparse.Namespace) -> int:
         raise UserError("--seconds must be positive, --bots and --viewers 0 or more")
     if not 0.02 <= args.tick <= 60:
         raise UserError("--tick must be between 0.02 and 60 seconds")
-    figures = soak.run(args.seconds, bots=args.bots, viewers=args.viewers, period=args.tick)
+    figures = soak.run(
+        args.seconds,
+        bots=args.bots,
+        viewers=args.viewers,
+        period=args.tick,
+        storm=max(0, args.storm),
+        slowloris=max(0, args.slowloris),
+    )
     print(orjson.dumps(figures).decode() if args.json else soak.render(figures))
     return 0 if figures["ok"] else 1
 

@@ -105,7 +105,8 @@ class ConnectionGuard:
         count = self.open.get(address, 0)
         if count >= self.limits.per_address:
             self.refused += 1
-            transport.abort()
+            # After the handler's first step (aiohttp asserts a live transport in it).
+            asyncio.get_running_loop().call_soon(transport.abort)
             return
         self.open[address] = count + 1
         self._peer[id(handler)] = address

@@ -53,7 +53,10 @@ async def closed(reader: asyncio.StreamReader, within: float) -> bool:
         return True
 
 
-async def test_slowloris_is_capped_and_timed_out(server: Server) -> None:
+async def test_slowloris_is_capped_and_timed_out(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR)
     clients = await asyncio.gather(*(slow_client(server.port) for _ in range(60)))
 
     async def drip() -> None:
@@ -76,6 +79,8 @@ async def test_slowloris_is_capped_and_timed_out(server: Server) -> None:
         # The rest: never a whole request, so closed once idle for a second.
         late = await asyncio.gather(*(closed(r, 3.0) for r, _ in clients))
         assert all(q or lt for q, lt in zip(quick, late, strict=True))
+        await asyncio.sleep(0.1)
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # quietly
     finally:
         dripping.cancel()
         for _, writer in clients:
