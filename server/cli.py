@@ -153,6 +153,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bstep.add_argument("--json", action="store_true", help="print one JSON object")
     bstep.set_defaults(run=_bench_step)
+    blong = bench_sub.add_parser(
+        "longrun", help="does the Wood stay alive, varied and fair over days of ticks"
+    )
+    blong.add_argument(
+        "--ticks", type=positive_int, default=100_000, help="ticks per seed (default 100000)"
+    )
+    blong.add_argument(
+        "--seeds", type=_seed_list, default=[1, 2, 3, 4, 5], help="e.g. 1-5 or 1,3,7 (default 1-5)"
+    )
+    blong.add_argument("--scenario", type=Path, help="scenario file (default: the Wood)")
+    blong.add_argument(
+        "--jobs", type=positive_int, help="seeds run at once, in processes (default: cores)"
+    )
+    blong.add_argument("--json", action="store_true", help="print one JSON object")
+    blong.set_defaults(run=_bench_longrun)
     bprompt = bench_sub.add_parser(
         "prompt", help="prompt size per creature, shared-prefix share, batched call time"
     )
@@ -403,6 +418,34 @@ def _print_summary(report: dict[str, Any], args: argparse.Namespace) -> None:
         console.print(f"report: {args.report}")
     if args.plot:
         console.print(f"chart:  {args.plot}")
+
+
+def _seed_list(text: str) -> list[int]:
+    """An argparse type: seeds as `1-5`, `1,3,7` or a mix (`1-3,9`)."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.strip().partition("-")
+            lo, hi = int(first), int(last or first)
+            if hi < lo:
+                raise ValueError
+            seeds.extend(range(lo, hi + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of seeds (e.g. 1-5 or 1,3,7)"
+        ) from None
+    return seeds
+
+
+def _bench_longrun(args: argparse.Namespace) -> int:
+    from server.bench import longrun  # noqa: PLC0415
+
+    if args.scenario is not None:
+        _load_scenario(args.scenario)  # a bad file is refused before any run starts
+    scenario = str(args.scenario) if args.scenario else None
+    figures = longrun.run(args.ticks, list(args.seeds), scenario, args.jobs)
+    print(orjson.dumps(figures).decode() if args.json else longrun.render(figures))
+    return 0 if figures["ok"] else 1
 
 
 def _bench_step(args: argparse.Namespace) -> int:

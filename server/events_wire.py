@@ -11,7 +11,14 @@ from enum import Enum
 from typing import Any
 
 from server.world import Event
-from server.world.events import CreatureRetired, CreatureReturned, MarketCleared, TradeCleared
+from server.world.events import (
+    CommonsShared,
+    CreatureRetired,
+    CreatureReturned,
+    MarketCleared,
+    TradeCleared,
+    UpkeepPaid,
+)
 from server.world.units import to_pebbles
 
 _MONEY: dict[type[Any], tuple[str, ...]] = {
@@ -19,6 +26,8 @@ _MONEY: dict[type[Any], tuple[str, ...]] = {
     MarketCleared: ("price",),
     CreatureReturned: ("stake",),
     CreatureRetired: ("pebbles",),
+    UpkeepPaid: ("total",),
+    CommonsShared: ("share",),
 }
 """Fields held in bits inside the core."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -42,7 +43,9 @@ ADMIN_TOKEN = web.AppKey("admin_token", str)
 SCHEMA = web.AppKey("schema", bytes)
 LIMITS = web.AppKey("limits", EdgeLimits)
 HISTORY_BODY = web.AppKey("history_body", dict)
-"""The encoded newest history page per `last`, as of one tick: {last: (tick, body)}."""
+"""The encoded newest history page per `last`: {last: (newest tick, body, built at)}."""
+HISTORY_FRESH_S = 1.0
+"""The newest page is rebuilt at most this often, however fast the ticks and the readers."""
 
 DIRECT_WRITE_BYTES = 64 * 1024
 """Past this much unsent data a viewer's frames go through its queue (and its limit)."""
@@ -272,7 +275,7 @@ async def schema(request: web.Request) -> web.StreamResponse:
 
 async def history_series(request: web.Request) -> web.StreamResponse:
     """One page of the chart series (see `History.page`): `?last=N` (at most 2000) and
-    `?before=TICK` for older pages. The newest page is encoded once per tick."""
+    `?before=TICK` for older pages. The newest page is encoded at most once a second."""
     numbers: dict[str, int] = {}
     for name in ("last", "before"):
         if name in request.query:
@@ -286,10 +289,11 @@ async def history_series(request: web.Request) -> web.StreamResponse:
         newest = history.ticks[-1] if history.ticks else -1
         bodies = request.app[HISTORY_BODY]
         cached = bodies.get(last)
-        if cached is None or cached[0] != newest:
+        now = time.monotonic()
+        if cached is None or (cached[0] != newest and now - cached[2] >= HISTORY_FRESH_S):
             if len(bodies) > 16:
                 bodies.clear()
-            cached = bodies[last] = (newest, orjson.dumps(history.page(last)))
+            cached = bodies[last] = (newest, orjson.dumps(history.page(last)), now)
         return web.Response(body=cached[1], content_type="application/json")
     return json_response(history.page(last, before))
 

@@ -93,6 +93,28 @@ class CreatureReturned(_Event):
     """Pebbles the commons gave it to start again."""
 
 
+class GoodsLost(_Event):
+    type: Literal["goods_lost"] = "goods_lost"
+    creature: str
+    good: str
+    qty: int
+    legend: str
+    """The id of the legend that struck."""
+
+
+class UpkeepPaid(_Event):
+    type: Literal["upkeep_paid"] = "upkeep_paid"
+    total: float
+    """Pebbles paid into the commons at the start of a season by the well-off."""
+
+
+class CommonsShared(_Event):
+    type: Literal["commons_shared"] = "commons_shared"
+    share: float
+    """Pebbles each creature in the Wood received from the commons."""
+    creatures: int
+
+
 class CreatureJoined(_Event):
     type: Literal["creature_joined"] = "creature_joined"
     creature: str
@@ -157,6 +179,9 @@ WireEvent = Annotated[
     | GossipSpoken
     | CreatureExiled
     | CreatureReturned
+    | GoodsLost
+    | UpkeepPaid
+    | CommonsShared
     | CreatureJoined
     | CreatureRetired
     | LegendBegan

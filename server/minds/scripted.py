@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 
 from server.world.observe import Observation
-from shared.decision import MAX_OFFERS, Decision, Offer, Side
+from shared.decision import GOSSIP_CHARS, MAX_OFFERS, MAX_PRICE, MAX_QTY, Decision, Offer, Side
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +32,8 @@ class Temperament:
 
 
 TEMPERAMENTS: dict[str, Temperament] = {
-    "steady": Temperament(keep=4, ask=0.02, bid=0.10, spend=0.5),
-    "hoarder": Temperament(keep=10, ask=0.25, bid=0.05, spend=0.35),
+    "steady": Temperament(keep=3, ask=0.02, bid=0.10, spend=0.5),
+    "hoarder": Temperament(keep=7, ask=0.25, bid=0.05, spend=0.35),
     "speculator": Temperament(keep=2, ask=0.10, bid=0.02, spend=0.6, speculates=True),
     "shrewd": Temperament(keep=4, ask=0.12, bid=0.05, spend=0.45),
     "generous": Temperament(keep=2, ask=-0.05, bid=0.15, spend=0.55),
@@ -60,13 +60,19 @@ class ScriptedMind:
         offers = offers[:MAX_OFFERS]
         return Decision(
             offers=offers,
-            gossip=_gossip(obs, offers, dice),
+            gossip=_gossip(obs, offers, dice)[:GOSSIP_CHARS],
             thought=_thought(obs, offers),
         )
 
 
 def _price(value: float) -> float:
-    return max(0.01, round(value, 2))
+    """A limit price the protocol accepts, whatever the board says."""
+    return min(MAX_PRICE, max(0.01, round(value, 2)))
+
+
+def _qty(value: int) -> int:
+    """A quantity the protocol accepts: a mind may hold more than one order can carry."""
+    return min(MAX_QTY, value)
 
 
 def _sell_surplus(obs: Observation, t: Temperament) -> Offer | None:
@@ -76,7 +82,7 @@ def _sell_surplus(obs: Observation, t: Temperament) -> Offer | None:
     if good == obs.fuel_good:
         # The woodcutter keeps what its own hearth will need soon, and before winter lays
         # by a stack to sell when hearths burn most.
-        keep += round(obs.fuel_per_tick * 6)
+        keep += round(obs.fuel_per_tick * 2)
         if obs.season != "winter":
             keep += round(20 * (1 - obs.ticks_to_winter / (3 * obs.ticks_per_season)))
     surplus = held - keep
@@ -86,11 +92,15 @@ def _sell_surplus(obs: Observation, t: Temperament) -> Offer | None:
     glut = min(1.0, surplus / 30)
     rot = obs.spoilage.get(good, 0.0)
     markup = t.ask - 0.15 * glut - 2.0 * rot
-    if good == obs.fuel_good:
-        # Fuel is dearest when hearths burn most: ask more as the need rises.
-        markup += 0.4 * obs.fuel_per_tick
     qty = max(1, min(surplus, round(surplus * (0.5 + glut / 2))))
-    return Offer(side=Side.SELL, good=good, qty=qty, price=_price(ref * (1 + markup)))
+    if good == obs.fuel_good:
+        # Fuel is dearest when hearths burn most: ask more as the need rises, but sell the
+        # pile down as winter wears on, since spring will not pay for it.
+        left = 1 - obs.day / obs.ticks_per_season if obs.season == "winter" else 1.0
+        markup += 0.25 * obs.fuel_per_tick * left
+        if obs.season == "winter":
+            qty = surplus
+    return Offer(side=Side.SELL, good=good, qty=_qty(qty), price=_price(ref * (1 + markup)))
 
 
 def _buy_shortages(obs: Observation, t: Temperament) -> list[Offer]:
@@ -108,8 +118,12 @@ def _buy_shortages(obs: Observation, t: Temperament) -> list[Offer]:
             urgency += 0.15
         limit = _price(ref * (1 + t.bid + urgency))
         qty = min(want, int(budget // limit))
+        if qty <= 0 and budget >= ref:
+            # Too poor for its urgent limit: it still bids all it can spare for one unit.
+            qty, limit = 1, _price(budget)
         if qty <= 0:
             continue
+        qty = _qty(qty)
         budget -= qty * limit
         offers.append(Offer(side=Side.BUY, good=good, qty=qty, price=limit))
     return offers
@@ -123,14 +137,16 @@ def _speculate(obs: Observation, t: Temperament) -> list[Offer]:
         ref = obs.prices[fuel]
         held = obs.stores.get(fuel, 0)
         if held < 25 and obs.pebbles > 20:
-            qty = min(4, int(obs.pebbles * 0.3 // ref))
+            qty = min(4, int(obs.pebbles * 0.3 // max(ref, 0.01)))
             if qty > 0:
                 offers.append(Offer(side=Side.BUY, good=fuel, qty=qty, price=_price(ref * 0.95)))
     if fuel and fuel != obs.produces and obs.season == "winter":
         spare = obs.stores.get(fuel, 0) - round(obs.fuel_per_tick * 5)
         if spare > 0:
             ref = obs.prices[fuel]
-            offers.append(Offer(side=Side.SELL, good=fuel, qty=spare, price=_price(ref * 1.2)))
+            offers.append(
+                Offer(side=Side.SELL, good=fuel, qty=_qty(spare), price=_price(ref * 1.2))
+            )
     return offers
 
 

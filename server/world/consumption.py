@@ -28,7 +28,8 @@ def fuel_need(state: WorldState, tick: int, mods: Modifiers | None = None) -> fl
             * day_of_season(tick, rules.ticks_per_season)
             / (rules.ticks_per_season)
         )
-    return need + (mods.fuel_extra if mods else 0.0)
+    # A warm spell can lower the need, never below nothing.
+    return max(0.0, need + (mods.fuel_extra if mods else 0.0))
 
 
 def eating_order(state: WorldState) -> tuple[str, ...]:

@@ -83,6 +83,31 @@ class CreatureReturned:
 
 
 @dataclass(frozen=True, slots=True)
+class GoodsLost:
+    """A legend's blow: `qty` of `good` gone from one creature's stores."""
+
+    creature: str
+    good: str
+    qty: int
+    legend: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpkeepPaid:
+    """The season's upkeep, paid into the commons by purses above the free allowance."""
+
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommonsShared:
+    """The commons shared out what it held above its opening pebbles."""
+
+    share: int
+    creatures: int
+
+
+@dataclass(frozen=True, slots=True)
 class CreatureJoined:
     creature: str
     name: str
@@ -141,6 +166,9 @@ Event = (
     | GossipSpoken
     | CreatureExiled
     | CreatureReturned
+    | GoodsLost
+    | UpkeepPaid
+    | CommonsShared
     | CreatureJoined
     | CreatureRetired
     | LegendBegan

@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal
+
+Kind = Literal["threat", "opportunity", "rumour"]
 
 
 def _empty() -> Mapping[str, float]:
@@ -41,7 +44,20 @@ class LegendSpec:
     hoard_good: str | None = None
     dividends: bool = False
     """If true: the tolls gathered are paid back equally to every creature at the end."""
+    strike: float = 0.0
+    """Fraction of the target's stores lost when it begins: of `strike_good` for the biggest
+    holder of that good, or of every good for the richest creature when no good is named."""
+    strike_good: str | None = None
+    kind: Kind = "threat"
+    """For the storyteller's pacing, as RimWorld's storytellers sort their incidents."""
+    weight: float = 1.0
+    """How often the storyteller chooses it, relative to the others."""
     needs_goods: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def aims_at_the_top(self) -> bool:
+        """Whether it strikes whoever holds most (the storyteller's answer to a lopsided Wood)."""
+        return self.strike > 0 or self.hoard_good is not None
 
 
 def _legend(**kw: object) -> LegendSpec:
@@ -51,8 +67,11 @@ def _legend(**kw: object) -> LegendSpec:
         if isinstance(table, dict):
             goods |= set(table)
             kw[name] = MappingProxyType(table)
-    if isinstance(kw.get("hoard_good"), str):
-        goods.add(str(kw["hoard_good"]))
+    for name in ("hoard_good", "strike_good"):
+        if isinstance(kw.get(name), str):
+            goods.add(str(kw[name]))
+    if kw.get("rumour"):
+        kw.setdefault("kind", "rumour")
     return LegendSpec(needs_goods=frozenset(goods), **kw)  # type: ignore[arg-type]
 
 
@@ -121,6 +140,7 @@ LEGENDS: Mapping[str, LegendSpec] = MappingProxyType(
                 duration=10,
                 production={"acorns": 2.0, "berries": 2.0, "mushrooms": 2.0},
                 belief={"acorns": 0.85, "berries": 0.85, "mushrooms": 0.85},
+                kind="opportunity",
             ),
             _legend(
                 key="flood_at_the_ford",
@@ -130,6 +150,35 @@ LEGENDS: Mapping[str, LegendSpec] = MappingProxyType(
                 duration=12,
                 production={"firewood": 0.3},
                 belief={"firewood": 1.2},
+            ),
+            _legend(
+                key="termites",
+                title="The Termites in the Woodpile",
+                story="Termites have found {target}'s woodpile, the biggest in the Wood, and "
+                "half of it crumbles to dust before anyone can burn it.",
+                duration=6,
+                strike=0.5,
+                strike_good="firewood",
+                belief={"firewood": 1.1},
+            ),
+            _legend(
+                key="magpie_raid",
+                title="The Magpies' Raid",
+                story="A flock of magpies falls on {target}'s larder, the richest in the Wood, "
+                "and carries off a third of everything in it.",
+                duration=6,
+                strike=0.35,
+            ),
+            _legend(
+                key="warm_spell",
+                title="The Warm Spell",
+                story="A soft wind from the south: hearths can burn low for a while, and the "
+                "berry canes flower again.",
+                duration=12,
+                fuel_extra=-0.6,
+                production={"berries": 1.5},
+                belief={"firewood": 0.85},
+                kind="opportunity",
             ),
         )
     }

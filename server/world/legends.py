@@ -8,11 +8,22 @@ only by its `RumourResolved` event.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
-from .events import CommandRejected, Event, GoodsSpoiled, LegendBegan, LegendEnded, RumourResolved
+from .events import (
+    CommandRejected,
+    Event,
+    GoodsLost,
+    GoodsSpoiled,
+    LegendBegan,
+    LegendEnded,
+    RumourResolved,
+)
 from .legend_book import LEGENDS, LegendSpec
 from .market import bounded_ref
 from .state import ActiveLegend, WorldState
+from .storyteller import next_tale
+from .wealth import wealth_of
 
 
 def advance_legends(state: WorldState, told: Sequence[str], events: list[Event]) -> None:
@@ -20,9 +31,14 @@ def advance_legends(state: WorldState, told: Sequence[str], events: list[Event])
     for leg in [leg for leg in state.legends if leg.ends <= state.tick]:
         _resolve(state, leg, events)
         state.legends.remove(leg)
+        state.lore = replace(state.lore, ended=state.tick)
         events.append(LegendEnded(leg.id, leg.key))
 
-    keys = [s.legend for s in state.scenario.legends if s.tick == state.tick]
+    keys = (
+        [s.legend for s in state.scenario.legends if s.tick == state.tick]
+        if state.scenario.storyteller.mode != "off"
+        else []
+    )
     for key in told:
         if not isinstance(key, str) or key not in LEGENDS:
             events.append(CommandRejected(f"legend {str(key)[:40]}", "unknown_legend"))
@@ -35,6 +51,10 @@ def advance_legends(state: WorldState, told: Sequence[str], events: list[Event])
         possible = applicable(state)
         if possible:
             keys.append(possible[int(state.rng.random() * len(possible))])
+    if not keys:
+        tale = next_tale(state, applicable(state))
+        if tale:
+            keys.append(tale)
     for key in keys:
         _begin(state, LEGENDS[key], events)
 
@@ -48,6 +68,8 @@ def applicable(state: WorldState) -> list[str]:
 def story_of(state: WorldState, leg: ActiveLegend) -> str:
     spec = LEGENDS[leg.key]
     target = state.creatures.get(leg.target)
+    if "{target}" in spec.story:
+        return spec.story.replace("{target}", target.name if target is not None else "someone")
     if target is not None and spec.hoard_good:
         return spec.story.replace("the great", f"{target.name}'s great", 1)
     return spec.story
@@ -71,10 +93,37 @@ def _begin(state: WorldState, spec: LegendSpec, events: list[Event]) -> None:
     )
     state.next_legend += 1
     state.legends.append(leg)
+    state.lore = replace(state.lore, began=state.tick, key=spec.key)
     _shock(state, spec.belief)
+    if spec.strike:
+        _strike(state, spec, leg, events)
     events.append(
         LegendBegan(leg.id, spec.key, spec.title, story_of(state, leg), spec.rumour, leg.ends)
     )
+
+
+def _strike(state: WorldState, spec: LegendSpec, leg: ActiveLegend, events: list[Event]) -> None:
+    """A blow that falls on whoever holds most: the biggest holder of the named good, or the
+    richest creature's whole larder."""
+    present = [c for c in state.creatures.values() if not c.exiled_until]
+    good = spec.strike_good
+    if good is not None:
+        holders = [c for c in present if c.stores.get(good, 0) > 0]
+        if not holders:
+            return
+        target = max(holders, key=lambda c: (c.stores[good], c.id))
+        goods = [good]
+    else:
+        if not present:
+            return
+        target = max(present, key=lambda c: (wealth_of(state, c), c.id))
+        goods = sorted(target.stores)
+    leg.target = target.id
+    for g in goods:
+        lost = int(target.stores[g] * spec.strike)
+        if lost:
+            target.stores[g] -= lost
+            events.append(GoodsLost(target.id, g, lost, leg.id))
 
 
 def _resolve(state: WorldState, leg: ActiveLegend, events: list[Event]) -> None:

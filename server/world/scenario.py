@@ -44,6 +44,9 @@ class GoodSpec(_Frozen):
     """Opening reference price, in pebbles."""
     spoil: Annotated[float, Field(ge=0, le=1)] = 0.0
     """Fraction of a creature's stored units that rot each tick."""
+    storage: Annotated[int, Field(ge=1, le=1_000_000)] = 40
+    """Units one creature can keep well. Beyond it the excess rots at `rules.overflow_rot`
+    a tick, and its maker slows down from half of it (no pile grows without bound)."""
 
 
 class CreatureSpec(_Frozen):
@@ -101,6 +104,43 @@ class Rules(_Frozen):
     """What the minds do with an offer to buy what the creature itself produces."""
     history: Annotated[int, Field(ge=1, le=1000)] = 12
     """How many recent trades and gossip lines the public board keeps."""
+    harvest_swing: Annotated[float, Field(ge=0, lt=1)] = 0.4
+    """How far a season's luck moves each good's yields: a factor drawn evenly from
+    1 - swing to 1 + swing at each season's start, so no two years are alike."""
+    glut_slowdown: bool = True
+    """Whether a maker slows down as its own stock nears the good's `storage`."""
+    effort_floor: Annotated[float, Field(ge=0, le=1)] = 0.5
+    """The least share of its yield a maker still makes when its good fetches next to nothing
+    (effort follows the reference price below the opening price)."""
+    overflow_rot: Annotated[float, Field(ge=0, le=1)] = 0.1
+    """Fraction of the units held beyond a good's `storage` that rot each tick."""
+    upkeep: Annotated[float, Field(ge=0, le=1)] = 0.4
+    """Share of a creature's wealth (pebbles and goods at the board's prices) above
+    `upkeep_free` pebbles that it pays to the commons, from its purse, at each season's end."""
+    upkeep_free: Annotated[float, Field(ge=0, le=1_000_000)] = 40.0
+    commons_share: Annotated[float, Field(ge=0, le=1)] = 0.05
+    """Share of the commons above its opening pebbles given out equally every tick."""
+
+
+class Storyteller(_Frozen):
+    """Who tells the Wood's legends once (or while) its calendar is silent.
+
+    `storyteller` (the default) keeps legends coming for as long as the world runs, paced by
+    the world's state; `calendar` tells only the scheduled legends; `off` tells none (not even
+    the calendar's). Operators can always trigger legends by hand.
+    """
+
+    mode: Literal["storyteller", "calendar", "off"] = "storyteller"
+    with_calendar: bool = False
+    """Whether the storyteller also speaks while the calendar still has legends to come
+    (by default it waits until the calendar's last one has begun)."""
+    quiet: Annotated[int, Field(ge=0, le=100_000)] = 30
+    """Ticks of calm after a legend ends before the storyteller may tell another."""
+    mean_gap: Annotated[int, Field(ge=1, le=100_000)] = 160
+    """Mean ticks between legends on a calm, even world; shocks come sooner to a lopsided
+    or stagnant one."""
+    max_gap: Annotated[int, Field(ge=1, le=100_000)] = 420
+    """A legend begins at the latest this many ticks after the last one began."""
 
 
 class ScheduledLegend(_Frozen):
@@ -136,6 +176,7 @@ class Scenario(_Frozen):
     creatures: list[CreatureSpec]
     rules: Rules = Rules()
     legends: list[ScheduledLegend] = []
+    storyteller: Storyteller = Storyteller()
     brains: dict[str, BrainSpec] = {}
     """Named model brains, so one world can mix models (`brain = "NAME"` on a creature)."""
 
@@ -299,6 +340,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScheduledLegend",
+    "Storyteller",
     "large_scenario",
     "load_scenario",
     "parse_scenario",

@@ -100,6 +100,15 @@ class Gossip:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class Lore:
+    """The storyteller's memory: when the last legend began and ended, and which it was."""
+
+    began: int = 0
+    ended: int = 0
+    key: str = ""
+
+
 @dataclass(slots=True)
 class WorldState:
     scenario: Scenario
@@ -120,6 +129,10 @@ class WorldState:
     gossip: tuple[Gossip, ...] = ()
     """The most recent gossip lines, newest last."""
     next_legend: int = 1
+    lore: Lore = Lore()
+    """What the storyteller remembers of the legends told so far."""
+    harvest: dict[str, float] = field(default_factory=dict)
+    """This season's luck per good: a multiplier on every maker's yield, drawn each season."""
 
     def copy(self) -> WorldState:
         rng = random.Random()
@@ -137,6 +150,8 @@ class WorldState:
             self.trades,
             self.gossip,
             self.next_legend,
+            self.lore,
+            dict(self.harvest),
         )
 
 
@@ -218,6 +233,8 @@ def state_to_dict(state: WorldState) -> dict[str, Any]:
         "trades": [[t.tick, t.good, t.qty, t.price, t.buyer, t.seller] for t in state.trades],
         "gossip": [[g.tick, g.creature, g.text] for g in state.gossip],
         "next_legend": state.next_legend,
+        "lore": [state.lore.began, state.lore.ended, state.lore.key],
+        "harvest": state.harvest,
     }
 
 
@@ -243,6 +260,9 @@ def state_from_dict(data: dict[str, Any], scenario: Scenario | None = None) -> W
         trades=tuple(Trade(*t) for t in data["trades"]),
         gossip=tuple(Gossip(*g) for g in data["gossip"]),
         next_legend=data["next_legend"],
+        # States saved before the storyteller have no lore: it starts with a clean memory.
+        lore=Lore(*data.get("lore", ())),
+        harvest=dict(data.get("harvest", {})),
     )
 
 

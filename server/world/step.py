@@ -1,6 +1,6 @@
 """One tick of the Wood, in fixed and visible phases.
 
-    validate -> produce -> trade -> consume -> spoil -> mood -> exile -> legends
+    validate -> produce -> trade -> consume -> spoil -> mood -> upkeep -> exile -> legends
 
 `step` is a pure function: the same state, actions and commands give the same next state
 and the same events, byte for byte, and the state passed in is never modified.
@@ -23,6 +23,7 @@ from .production import produce
 from .seasons import day_of_season, season_of, year_of
 from .spoilage import spoil
 from .state import WorldState
+from .upkeep import settle_upkeep
 from .validate import validate
 
 
@@ -57,6 +58,7 @@ def step(
     consume(state, mods, events)
     spoil(state, events)
     update_moods(state, traded)
+    settle_upkeep(state, events)
     exile_and_return(state, events)
     advance_legends(state, told, events)
     return state, tuple(events)

@@ -33,7 +33,7 @@ from server.world import (
     parse_scenario,
     step,
 )
-from server.world.events import Event, GoodsConsumed, GoodsProduced, GoodsSpoiled
+from server.world.events import Event, GoodsConsumed, GoodsLost, GoodsProduced, GoodsSpoiled
 
 T = TypeVar("T")
 
@@ -148,15 +148,34 @@ def creature(
     }
 
 
+NEUTRAL_RULES: dict[str, Any] = {
+    "harvest_swing": 0.0,
+    "effort_floor": 1.0,
+    "overflow_rot": 0.0,
+    "glut_slowdown": False,
+    "upkeep": 0.0,
+    "commons_share": 0.0,
+}
+"""The long-run correctives (season luck, effort, overflow rot, upkeep, sharing), off."""
+
+
+def neutral(scenario: Scenario, **rules: Any) -> Scenario:
+    """The scenario with the long-run correctives off (and any other rules given)."""
+    update = {**NEUTRAL_RULES, **rules}
+    return scenario.model_copy(update={"rules": scenario.rules.model_copy(update=update)})
+
+
 def make_scenario(
     creatures: list[dict[str, Any]],
     *,
     goods: Mapping[str, Mapping[str, Any]] | None = None,
     rules: Mapping[str, Any] | None = None,
     legends: list[dict[str, Any]] | None = None,
+    storyteller: Mapping[str, Any] | None = None,
 ) -> Scenario:
     """A validated scenario from its parts: unless given, the five default goods (none
-    rotting) and the tuned rules."""
+    rotting), the tuned rules with the long-run correctives switched off (`NEUTRAL_RULES`),
+    and legends from the calendar alone, so each test sees only the mechanism it is about."""
     base_goods = copy.deepcopy(SMALL_SCENARIO["goods"])
     for spec in base_goods.values():
         spec["spoil"] = 0.0
@@ -165,8 +184,9 @@ def make_scenario(
             "name": "Test Wood",
             "goods": dict(goods) if goods is not None else base_goods,
             "creatures": creatures,
-            "rules": dict(rules or {}),
+            "rules": {**NEUTRAL_RULES, **(rules or {})},
             "legends": list(legends or []),
+            "storyteller": dict(storyteller or {"mode": "calendar"}),
         }
     )
 
@@ -272,12 +292,13 @@ def goods_totals(state: WorldState) -> Counter[str]:
 
 
 def net_goods(events: tuple[Event, ...]) -> Counter[str]:
-    """Units made minus units eaten, burned and rotted, per good, by the tick's events."""
+    """Units made minus units eaten, burned, rotted and lost to legends, per good, by the
+    tick's events."""
     net: Counter[str] = Counter()
     for e in events:
         if isinstance(e, GoodsProduced):
             net[e.good] += e.qty
-        elif isinstance(e, GoodsConsumed | GoodsSpoiled):
+        elif isinstance(e, GoodsConsumed | GoodsSpoiled | GoodsLost):
             net[e.good] -= e.qty
     return net
 

@@ -17,7 +17,7 @@ from server.world.modifiers import Modifiers
 from server.world.seasons import Season, season_of
 from server.world.spoilage import spoil
 
-from .conftest import GOODS, creature, make_scenario, of_type, run_scripted
+from .conftest import GOODS, creature, make_scenario, neutral, of_type, run_scripted
 
 FOODS = ("acorns", "berries", "mushrooms", "honey")
 
@@ -197,7 +197,7 @@ def test_exiled_creatures_neither_eat_nor_burn() -> None:
 
 
 def test_berries_rot_faster_than_honey(default_scenario: Scenario) -> None:
-    state = new_world(default_scenario, 1)
+    state = new_world(neutral(default_scenario), 1)
     for c in state.creatures.values():
         c.stores.update(dict.fromkeys(GOODS, 100))
     events: list[Event] = []
@@ -215,7 +215,7 @@ def test_berries_rot_faster_than_honey(default_scenario: Scenario) -> None:
 
 
 def test_over_a_season_berries_rot_away_and_honey_keeps(default_scenario: Scenario) -> None:
-    state = new_world(default_scenario, 3)
+    state = new_world(neutral(default_scenario), 3)
     for c in state.creatures.values():
         c.stores.update({"berries": 50, "honey": 50})
     for _ in range(25):
@@ -225,6 +225,22 @@ def test_over_a_season_berries_rot_away_and_honey_keeps(default_scenario: Scenar
     honey = sum(c.stores["honey"] for c in state.creatures.values())
     assert berries < 250 * 0.2
     assert honey > 250 * 0.9
+
+
+def test_what_is_piled_beyond_storage_rots_fast_even_firewood(default_scenario: Scenario) -> None:
+    scenario = neutral(default_scenario, overflow_rot=0.1)
+    state = new_world(scenario, 1)
+    storage = scenario.goods["firewood"].storage
+    for c in state.creatures.values():
+        c.stores.update(firewood=storage + 50, honey=storage)
+    events: list[Event] = []
+    spoil(state, events)
+    lost = {e.good: e.qty for e in of_type(events, GoodsSpoiled)}
+    assert lost["firewood"] == 5 * 5  # a tenth of the 50 beyond storage, for each creature
+    assert lost.get("honey", 0) <= 5  # at storage: only honey's own slow rot
+    for _ in range(200):
+        spoil(state, [])
+    assert all(c.stores["firewood"] <= storage + 5 for c in state.creatures.values())
 
 
 @settings(max_examples=100, deadline=None)

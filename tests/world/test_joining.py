@@ -8,7 +8,7 @@ import pytest
 from server.world import Scenario, SpawnCreature, new_world, step
 from server.world.events import CommandRejected, CreatureJoined
 
-from .conftest import GOODS, creature, make_scenario, of_type, pebbles_total
+from .conftest import GOODS, creature, make_scenario, neutral, of_type, pebbles_total
 
 
 def test_a_newcomer_joins_staked_by_the_commons(default_scenario: Scenario) -> None:
@@ -28,7 +28,7 @@ def test_a_newcomer_joins_staked_by_the_commons(default_scenario: Scenario) -> N
 
 def test_a_newcomer_may_bring_its_own_yields(default_scenario: Scenario) -> None:
     cmd = SpawnCreature("newt", "Newt", "newt", "acorns", yields={"spring": 3.0})
-    after, _ = step(new_world(default_scenario, 1), {}, [cmd])
+    after, _ = step(new_world(neutral(default_scenario), 1), {}, [cmd])
     assert after.creatures["newt"].yields == {"spring": 3.0}
     assert after.creatures["newt"].stores["acorns"] == 3 - 1  # made three, ate one
 

@@ -21,11 +21,13 @@ from server.world import (
 )
 from server.world.events import (
     CommandRejected,
+    CommonsShared,
     CreatureExiled,
     CreatureJoined,
     CreatureReturned,
     Event,
     GoodsConsumed,
+    GoodsLost,
     GoodsProduced,
     GoodsSpoiled,
     GossipSpoken,
@@ -36,6 +38,7 @@ from server.world.events import (
     RumourResolved,
     SeasonBegan,
     TradeCleared,
+    UpkeepPaid,
 )
 
 from .conftest import market_scenario, of_type, run_scripted
@@ -63,9 +66,11 @@ def phase(e: Event) -> int:
         return 5
     if isinstance(e, GoodsSpoiled):
         return 6
+    if isinstance(e, UpkeepPaid | CommonsShared):
+        return 7
     if isinstance(e, CreatureExiled | CreatureReturned):
         return 7
-    assert isinstance(e, LegendBegan | LegendEnded | RumourResolved)
+    assert isinstance(e, LegendBegan | LegendEnded | RumourResolved | GoodsLost)
     return 8
 
 
