@@ -2,9 +2,11 @@
 
 A bot joins with a token (claiming that token's creature) or with a name, species and good
 (bringing a new creature into the Wood). Each tick the relay sends every connected bot a
-`turn` and collects at most one `act` per creature until the decision deadline. Whatever is
-late, duplicated, invalid or not the bot's to send is refused with a typed `error` and the
-creature does nothing that tick; nothing a bot sends can reach the world any other way.
+`turn` and collects at most one accepted `act` per creature until the decision deadline; each
+of its offers stands or is refused at once (`server.offers`). Whatever is late, duplicated,
+invalid or not the bot's to send is refused with a typed `error`; a creature without an
+accepted act does nothing that tick. Nothing a bot sends can reach the world any other way.
+A bot's `leave` takes its own creature out of the Wood for good.
 A creature whose bot is gone keeps trading through the fallback brain (or idles, without
 one) until a bot joins with its token again.
 """
@@ -83,7 +85,7 @@ class BotSession:
         self.last_turn = 0
         """The last tick this connection was asked to decide."""
         self.answered = 0
-        """The last tick this connection answered (its act, or an invalid one that spent it)."""
+        """The last tick this connection has an accepted act for."""
 
     def send(self, message: Mapping[str, Any]) -> None:
         self.outbox.put(orjson.dumps(message))
