@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import os
 import random
+import sqlite3
 import tempfile
 import time
 from collections import Counter
@@ -52,7 +53,11 @@ BOT_STAY_S = (3.0, 12.0)
 GOODS = ("acorns", "berries", "mushrooms", "honey", "firewood")
 ADMIN = "soak-admin-token"
 WARM_SHARE = 0.25
-"""Memory is also read this far into the run, once connections and buffers are up."""
+"""Memory is also read this far into the run, once connections and buffers are up (or once
+the server's history of chart points is full, if that comes later, up to half the run)."""
+HISTORY_POINTS = 10_000
+"""Points the server's chart history holds (`server.serve.HISTORY_POINTS`): it grows until
+then, by design."""
 STORM_EVERY = 30.0
 """Seconds between two reconnect storms."""
 STORM_DELTAS = 3
@@ -132,10 +137,11 @@ def run(
                 name="smallwood-bench-soak",
             )
             began = time.monotonic()
+            warm_at = min(seconds / 2, max(seconds * WARM_SHARE, HISTORY_POINTS * period * 1.05))
             rss_warm = 0
             try:
                 while not load.ready(min(1.0, seconds / 8)):
-                    if not rss_warm and time.monotonic() - began >= seconds * WARM_SHARE:
+                    if not rss_warm and time.monotonic() - began >= warm_at:
                         rss_warm = rss_kib(server.pid)
                     if time.monotonic() - began > seconds + 60:
                         raise RuntimeError("the soak load did not finish")
@@ -147,6 +153,7 @@ def run(
         finally:
             record = server.stop()
         disk = sum(f.stat().st_size for f in data_dir.iterdir() if f.is_file())
+        traces = _traces_bytes(data_dir)
     lateness = list(record.lateness_ms.values())
     on_time = sum(1 for late in lateness if late <= ON_TIME_MS)
     errors = sum(stats.failures.values()) + record.errors
@@ -185,6 +192,7 @@ def run(
             "growth": rss_end - rss_start,
             "growth_after_warm": rss_end - rss_warm,
             "growth_after_warm_ratio": round(warm_growth, 4),
+            "warm_at_s": round(warm_at, 1),
         },
         "storms": stats.storms,
         "storm_sessions": stats.storm_sessions,
@@ -199,6 +207,11 @@ def run(
             "bytes": disk,
             "bytes_per_tick": round(per_tick),
             "mb_per_day_at_1_tick_per_s": round(per_tick * 86400 / 1e6, 1),
+            "traces_bytes": traces,
+            "kept_bytes_per_tick": round((disk - traces) / ticks) if ticks else 0,
+            "kept_mb_per_day_at_1_tick_per_s": round((disk - traces) / ticks * 86400 / 1e6, 1)
+            if ticks
+            else 0.0,
         },
         "ok": stats.missed == 0
         and stats.storm_missed == 0
@@ -206,6 +219,21 @@ def run(
         and bool(lateness)
         and (health is None or (health["max"] or 0) < 1000),
     }
+
+
+def _traces_bytes(data_dir: Path) -> int:
+    """Bytes the decision traces take in the database (they expire; the rest is kept)."""
+    conn = sqlite3.connect(data_dir / "world.sqlite3")
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        row = conn.execute(
+            "SELECT SUM(pgsize) FROM dbstat WHERE name IN ('traces', 'sqlite_autoindex_traces_1')"
+        ).fetchone()
+        return int(row[0] or 0)
+    except sqlite3.DatabaseError:
+        return 0
+    finally:
+        conn.close()
 
 
 def _load_main(
@@ -459,7 +487,7 @@ def render(figures: dict[str, Any]) -> str:
             f"bots: {f['bot_sessions']} sessions, {f['turns']} turns, {f['acts']} acts, "
             f"refused {f['refused'] or 'none'}",
             f"memory: {rss['start']} KiB at start, {rss['warm']} KiB after "
-            f"{WARM_SHARE:.0%} of the time, {rss['end']} KiB at the end ({rss['growth']:+d} KiB; "
+            f"{rss['warm_at_s']} s, {rss['end']} KiB at the end ({rss['growth']:+d} KiB; "
             f"{rss['growth_after_warm']:+d} KiB after warm-up, "
             f"{rss['growth_after_warm_ratio']:+.1%})",
             f"storms: {f['storms']} of {f['storm_sessions']} resuming viewers in all, "
@@ -472,7 +500,9 @@ def render(figures: dict[str, Any]) -> str:
                 else "not measured"
             ),
             f"disk: {f['disk']['bytes']} bytes, {f['disk']['bytes_per_tick']} a tick "
-            f"({f['disk']['mb_per_day_at_1_tick_per_s']} MB a day at one tick a second)",
+            f"({f['disk']['mb_per_day_at_1_tick_per_s']} MB a day at one tick a second); kept "
+            f"for good (all but the expiring traces): {f['disk']['kept_bytes_per_tick']} a tick, "
+            f"{f['disk']['kept_mb_per_day_at_1_tick_per_s']} MB a day",
             f"errors: {f['errors']} (failures {f['failures'] or 'none'}, server logged "
             f"{f['server_errors']})",
             "ok" if f["ok"] else "NOT OK",
