@@ -2,24 +2,49 @@
 
 `render(world, events)` draws one frame as a rich renderable (testable with a recording
 console); `run(args)` follows a server's `/ws` with `clients.stream` and redraws on every tick.
+Given a `height` (the terminal's), a frame fits it: the header, the market beside the trades,
+the creatures (the richest first, as many as fit) and the news with what is left; an 80×24
+terminal shows them all, a taller or wider one more. Every string a world sent passes through
+`clients.screen_text.clean` first: no byte of it can act as a control sequence.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from .screen_text import clean, clean_tree
 from .stream import Status, WorldView, follow
 
 SEASON_STYLE = {"spring": "green", "summer": "yellow", "autumn": "dark_orange", "winter": "cyan"}
-STATUS_STYLE = {"live": "bold green", "stale": "bold red", "connecting": "dim"}
+STATUS_STYLE = {
+    "live": "bold green",
+    "degraded": "bold yellow",
+    "paused": "bold cyan",
+    "idle": "dim",
+    "stale": "bold red",
+    "reconnecting": "bold red",
+    "connecting": "dim",
+}
+STATUS_LABEL = {
+    "live": "● live",
+    "degraded": "▲ degraded",
+    "paused": "‖ paused",
+    "idle": "○ idle",
+    "stale": "■ stale",
+    "reconnecting": "↻ reconnecting",
+    "connecting": "… connecting",
+}
+"""The same states and words as the web pages' badge (text marks, no emoji)."""
 TRADE_ROWS = 10
 NEWS_ROWS = 8
 NARROW_ROWS = 4
@@ -64,45 +89,84 @@ def num(value: float | None, digits: int = 2) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def header(world: Mapping[str, Any], status: Status) -> Text:
+def header(world: Mapping[str, Any], status: Status, reason: str = "") -> Text:
+    """Two lines: the world's state first (never cut), where it is in time; then the year's
+    pressure: winter, gini and the fuel gauge."""
     season = world["season"]
-    text = Text()
-    text.append("smallwood ", style="bold")
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(STATUS_LABEL[status], style=STATUS_STYLE[status])
+    if reason and status != "live":
+        text.append(f" ({reason})", style=STATUS_STYLE[status])
+    text.append("  smallwood ", style="bold")
     text.append(f"{world['scenario']}  ")
     text.append(f"tick {world['tick']}  ")
     text.append(f"{season}", style=SEASON_STYLE.get(season, ""))
-    text.append(f" day {world['day']}/{world['ticks_per_season']}, year {world['year']}  ")
-    if season != "winter":
-        text.append(f"winter in {world['ticks_to_winter']}  ")
-    text.append(f"gini {num(world['gini'])}  ")
-    label = {"live": "● live", "stale": "✕ stale: reconnecting", "connecting": "connecting"}
-    text.append(label[status], style=STATUS_STYLE[status])
+    text.append(f" {world['day']}/{world['ticks_per_season']}, year {world['year']}")
+    text.append("\n")
+    text.append("winter now  " if season == "winter" else f"winter in {world['ticks_to_winter']}  ")
+    text.append(f"gini {num(world['gini'])}")
     fuel = world.get("fuel")
     if fuel:
         left = fuel.get("ticks_left")
-        text.append("\nwinter fuel ")
+        text.append("  fuel ")
         style = "green" if left is None or left > 25 else "yellow" if left > 10 else "bold red"
-        text.append(bar(1.0 if left is None else left / 50, 20), style=style)
+        text.append(bar(1.0 if left is None else left / 50, 10), style=style)
         text.append(
-            f" {fuel['good']}: {fuel['stock']} in stock, {num(fuel['need'])} each per tick"
-            + (", nothing burns now" if left is None else f", lasts {num(left, 1)} ticks")
+            f" {fuel['good']} {fuel['stock']}, {num(fuel['need'])} each a tick"
+            + (", none burns" if left is None else f", lasts {num(left, 1)} ticks")
         )
     return text
 
 
-def creatures_table(world: Mapping[str, Any], *, wide: bool = True) -> Table:
-    table = Table(title="creatures", title_justify="left", expand=True, pad_edge=False)
+def compact(title: str, **kwargs: Any) -> Table:
+    """A table without rules: a title line, a header line, then one line a row."""
+    return Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        expand=True,
+        pad_edge=False,
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1),
+        **kwargs,
+    )
+
+
+def wealth_of(world: Mapping[str, Any], c: Mapping[str, Any]) -> float:
+    """Pebbles and stores at reference prices (as the web viewer's board counts it)."""
+    goods = world["goods"]
+    stores = sum(n * float(goods[g]["ref"]) for g, n in c["stores"].items() if g in goods)
+    return float(c["pebbles"]) + float(stores)
+
+
+def by_wealth(world: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The creatures, the richest first."""
+    return sorted(world["creatures"].values(), key=lambda c: -wealth_of(world, c))
+
+
+def creatures_table(
+    world: Mapping[str, Any], *, wide: bool = True, rows: int | None = None
+) -> Table:
+    creatures = by_wealth(world)
+    total = len(creatures)
+    shown_rows = creatures if rows is None else creatures[: max(0, rows)]
+    title = "creatures, richest first"
+    if len(shown_rows) < total:
+        title += f" ({len(shown_rows)} of {total}: a taller terminal shows more)"
+    table = compact(title)
     # Narrow, the columns one can do without go: what it makes, its stores, the model's name.
-    columns = ("creature", "brain", "makes", "pebbles", "mood", "state", "stores")
-    shown = columns if wide else ("creature", "brain", "pebbles", "mood", "state")
+    columns = ("creature", "brain", "makes", "wealth", "pebbles", "mood", "state", "stores")
+    shown = columns if wide else ("creature", "brain", "wealth", "pebbles", "mood", "state")
     for column in shown:
+        money = column in ("wealth", "pebbles")
         table.add_column(
             column,
-            justify="right" if column == "pebbles" else "left",
+            justify="right" if money else "left",
             no_wrap=column != "stores",
-            min_width=PRICE_WIDTH if column == "pebbles" else None,
+            min_width=PRICE_WIDTH if money else None,
         )
-    for c in world["creatures"].values():
+    for c in shown_rows:
         mood = float(c["mood"])
         mood_style = "green" if mood >= 0.6 else "yellow" if mood >= 0.3 else "red"
         state = (
@@ -119,8 +183,9 @@ def creatures_table(world: Mapping[str, Any], *, wide: bool = True) -> Table:
             ),
             "brain": brain_kind(c, detail=wide),
             "makes": c["produces"],
+            "wealth": num(wealth_of(world, c), 1),
             "pebbles": num(c["pebbles"]),
-            "mood": Text(bar(mood, 8), style=mood_style),
+            "mood": Text(bar(mood, 8 if wide else 6), style=mood_style),
             "state": state,
             "stores": stores,
         }
@@ -128,9 +193,10 @@ def creatures_table(world: Mapping[str, Any], *, wide: bool = True) -> Table:
     return table
 
 
-def prices_table(world: Mapping[str, Any]) -> Table:
-    table = Table(title="market (* fuel)", title_justify="left", expand=True, pad_edge=False)
-    for column in ("good", "ref", "last", "opening", "supply"):
+def prices_table(world: Mapping[str, Any], *, wide: bool = True) -> Table:
+    table = compact("market (* fuel)")
+    columns = ("good", "ref", "last", "opening", "supply") if wide else ("good", "ref", "last")
+    for column in columns:
         fixed = PRICE_WIDTH if column != "good" else None
         table.add_column(
             column,
@@ -142,20 +208,24 @@ def prices_table(world: Mapping[str, Any]) -> Table:
         ref = float(board["ref"])
         opening = float(board["opening"])
         style = "green" if ref > opening * 1.05 else "red" if ref < opening * 0.95 else ""
-        table.add_row(
+        cells = [
             good + ("*" if board.get("fuel") else ""),
             Text(num(ref), style=style),
             num(board.get("last")),
             num(opening),
             str(board["supply"]),
-        )
+        ]
+        table.add_row(*cells[: len(columns)])
     return table
 
 
-def trades_table(world: Mapping[str, Any], rows: int = TRADE_ROWS) -> Table:
+def trades_table(world: Mapping[str, Any], rows: int = TRADE_ROWS, *, wide: bool = True) -> Table:
     names = {cid: c["name"] for cid, c in world["creatures"].items()}
-    table = Table(title="trades", title_justify="left", expand=True, pad_edge=False)
-    for column in ("tick", "good", "qty", "price", "buyer ← seller"):
+    table = compact("trades")
+    columns: tuple[str, ...] = ("tick", "good", "qty", "price", "buyer ← seller")
+    if not wide:
+        columns = columns[1:]  # narrow, the tick goes: the newest come first anyway
+    for column in columns:
         # One line a trade: the names give way (…) before a price does.
         table.add_column(
             column,
@@ -166,13 +236,14 @@ def trades_table(world: Mapping[str, Any], rows: int = TRADE_ROWS) -> Table:
         )
     trades = sorted(world["trades"].values(), key=lambda t: -t["tick"])[:rows]
     for t in trades:
-        table.add_row(
+        cells = [
             str(t["tick"]),
             t["good"],
             str(t["qty"]),
             num(t["price"]),
             f"{names.get(t['buyer'], t['buyer'])} ← {names.get(t['seller'], t['seller'])}",
-        )
+        ]
+        table.add_row(*cells[len(cells) - len(columns) :])
     return table
 
 
@@ -182,9 +253,9 @@ def news(
     rows: int = NEWS_ROWS,
 ) -> Table:
     names = {cid: c["name"] for cid, c in world["creatures"].items()}
-    table = Table(title="legends and gossip", title_justify="left", expand=True, show_header=False)
-    table.add_column("when", style="dim", width=6)
-    table.add_column("what")
+    table = compact("legends and gossip", show_header=False)
+    table.add_column("when", style="dim", width=6, no_wrap=True)
+    table.add_column("what", no_wrap=True, overflow="ellipsis")
     for legend in world["legends"].values():
         kind = "rumour" if legend["rumour"] else "legend"
         table.add_row(
@@ -212,13 +283,17 @@ def news(
     for g in world["gossip"].values():
         lines.append((g["tick"], Text(f"{g['name']}: “{g['text']}”")))
     lines.sort(key=lambda pair: -pair[0])
-    for when, line in lines[:rows]:
+    for when, line in lines[: max(0, rows - table.row_count)]:
         table.add_row(str(when), line)
     return table
 
 
 class Dashboard:
-    """One frame, laid out for the width it is drawn at (so a resized terminal re-flows)."""
+    """One frame, laid out for the size it is drawn at (so a resized terminal re-flows).
+
+    With `height`, the frame fits in that many lines: header, then the market beside the
+    trades, then as many creatures as fit (the richest first), then the news.
+    """
 
     def __init__(
         self,
@@ -226,33 +301,53 @@ class Dashboard:
         events: Iterable[tuple[int, Mapping[str, Any]]],
         status: Status,
         problem: str | None = None,
+        height: int | None = None,
+        reason: str = "",
     ) -> None:
-        self.world = world
-        self.events = list(events)
+        self.world = clean_tree(world)
+        self.events = [(tick, clean_tree(e)) for tick, e in events]
         self.status = status
-        self.problem = problem
+        self.problem = clean(problem) if problem else None
+        self.height = height
+        self.reason = clean(reason)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         world = self.world
-        wide = options.max_width >= WIDE
-        if wide:
-            market = Table.grid(expand=True, padding=(0, 2))
-            market.add_column(ratio=2)
-            market.add_column(ratio=3)
-            market.add_row(prices_table(world), trades_table(world))
-            panels: list[RenderableType] = [market]
-        else:
-            panels = [prices_table(world), trades_table(world, NARROW_ROWS)]
-        # The creatures go last: on a short terminal, a long cast is what gets cropped.
-        top = header(world, self.status)
+        width = options.max_width
+        wide = width >= WIDE
+        top = header(world, self.status, self.reason)
         if self.problem and self.status != "live":
             top.append("\n" + self.problem, style="bold red")
-        yield Group(
-            top,
-            *panels,
-            news(world, self.events, NEWS_ROWS if wide else NARROW_ROWS),
-            creatures_table(world, wide=wide),
-        )
+        head_lines = len(top.wrap(console, width, no_wrap=True))
+        goods = len(world["goods"])
+        height = self.height
+        if width >= 72:
+            # The market beside the trades: one block as tall as the list of goods.
+            market = Table.grid(expand=True, padding=(0, 2))
+            market.add_column(width=54 if wide else 30)
+            market.add_column(ratio=1)
+            market.add_row(
+                prices_table(world, wide=wide), trades_table(world, max(goods, 3), wide=wide)
+            )
+            market_lines = max(goods, 3) + 3
+            blocks: list[RenderableType] = [market]
+        else:
+            blocks = [prices_table(world, wide=False), trades_table(world, NARROW_ROWS)]
+            market_lines = goods + 3 + NARROW_ROWS + 3
+        n = len(world["creatures"])
+        if height is None:
+            creature_rows: int | None = None
+            news_rows = NEWS_ROWS if wide else NARROW_ROWS
+        else:
+            left = max(0, height - head_lines - market_lines)
+            news_min = 4 if left >= 12 else 0  # title, rule and two lines of news
+            creature_rows = max(0, min(n, left - 3 - news_min))
+            news_rows = max(0, left - (creature_rows + 3) - 2)
+        out: list[RenderableType] = [top, *blocks]
+        out.append(creatures_table(world, wide=wide, rows=creature_rows))
+        if news_rows > 0:
+            out.append(news(world, self.events, news_rows))
+        yield Group(*out)
 
 
 def render(
@@ -261,17 +356,20 @@ def render(
     *,
     status: Status = "live",
     problem: str | None = None,
+    height: int | None = None,
+    reason: str = "",
 ) -> RenderableType:
     """One frame of the dashboard for a world document and its recent (tick, event) pairs.
 
-    Below `WIDE` columns the panels stack and the creatures table drops its minor columns.
+    Below `WIDE` columns the tables drop their minor columns; with `height` the frame fits
+    that many lines (see `Dashboard`).
     """
     if world is None:
-        text = Text("waiting for the Wood… (" + status + ")", style=STATUS_STYLE[status])
+        text = Text(f"waiting for the Wood… ({STATUS_LABEL[status]})", style=STATUS_STYLE[status])
         if problem:
-            text.append("\n" + problem, style="bold red")
+            text.append("\n" + clean(problem), style="bold red")
         return text
-    return Dashboard(world, events, status, problem)
+    return Dashboard(world, events, status, problem, height, reason)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -287,21 +385,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def watch(url: str, console: Console | None = None, fps: float = 4.0) -> None:
+    """Draw the Wood at `url` until cancelled, redrawing on every frame and at `fps` (so a
+    world that goes quiet turns stale, and a resized terminal re-flows)."""
     view = WorldView()
+    console = console or Console()
+    fit = console.is_terminal
+
+    def frame() -> RenderableType:
+        return render(
+            view.world,
+            view.events,
+            status=view.status,
+            problem=view.problem,
+            height=console.size.height if fit else None,
+            reason=view.reason,
+        )
+
+    async def follow_all() -> None:
+        async for _ in follow(url, view):
+            changed.set()
+
+    changed = asyncio.Event()
     with Live(
-        render(None, status="connecting"),
+        frame(),
         console=console,
-        refresh_per_second=max(1.0, fps),
-        screen=False,
-        auto_refresh=True,
+        auto_refresh=False,
+        screen=fit,
         vertical_overflow="crop",
     ) as live:
-        async for current in follow(url, view):
-            live.update(
-                render(
-                    current.world, current.events, status=current.status, problem=current.problem
-                )
-            )
+        task = asyncio.create_task(follow_all())
+        try:
+            while not task.done():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), 1.0 / max(0.5, fps))
+                changed.clear()
+                live.update(frame(), refresh=True)
+            task.result()
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import orjson
 
 if TYPE_CHECKING:
     from server.minds.brain import Brain
+    from server.minds.failsafe import BrainHealth
     from server.world import Scenario, WorldState
 
 
@@ -53,10 +54,19 @@ positive_int = _int_at_least(1)
 non_negative_int = _int_at_least(0)
 
 
+def _cadence(text: str) -> Any:
+    from server.minds.plans import parse_cadence  # noqa: PLC0415
+
+    return parse_cadence(text)
+
+
 def _check_output(path: Path | None, option: str) -> None:
     """Refuse an output path whose folder does not exist, before any work is done."""
     if path is not None and not path.parent.is_dir():
         raise UserError(f"{option} {path}: the folder {path.parent} does not exist")
+
+
+SCENARIO_HELP = "scenario file (.toml or .json), or a bundled one by name (wide_wood)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="run the world headless and write a report")
     sim.add_argument("--ticks", type=positive_int, default=400, help="ticks to run (default 400)")
     sim.add_argument("--seed", type=int, default=1, help="world seed (default 1)")
-    sim.add_argument("--scenario", type=Path, help="scenario file (.toml or .json)")
+    sim.add_argument(
+        "--scenario",
+        type=Path,
+        help="scenario file (.toml or .json) or a bundled one by name (wide_wood)",
+    )
     sim.add_argument("--report", type=Path, help="write the JSON report here")
     sim.add_argument("--plot", type=Path, help="write a PNG chart of prices and wealth here")
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -96,6 +110,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=96,
         help="output tokens per decision (default 96)",
     )
+    sim.add_argument(
+        "--cadence",
+        type=_cadence,
+        default=None,
+        help="ticks one --brain batch may take: auto (default: from its measured warm "
+        "latency) or N; model creatures decide every N ticks, holding in between",
+    )
+    sim.add_argument(
+        "--tick",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="the live tick simulate models, for auto cadences (default 1.0)",
+    )
     sim.add_argument("--traces", type=Path, help="write every decision as JSON lines here")
     sim.add_argument(
         "--thought", action="store_true", help="model brains also write a private thought"
@@ -111,7 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the tick it decides (the scripted world runs first)",
     )
     prompt.add_argument("--seed", type=int, default=1, help="world seed (default 1)")
-    prompt.add_argument("--scenario", type=Path, help="scenario file (.toml or .json)")
+    prompt.add_argument(
+        "--scenario",
+        type=Path,
+        help="scenario file (.toml or .json) or a bundled one by name (wide_wood)",
+    )
     prompt.add_argument(
         "--template", default="chatml", help="chatml (default) or plain; ignored with --model"
     )
@@ -162,7 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     blong.add_argument(
         "--seeds", type=_seed_list, default=[1, 2, 3, 4, 5], help="e.g. 1-5 or 1,3,7 (default 1-5)"
     )
-    blong.add_argument("--scenario", type=Path, help="scenario file (default: the Wood)")
+    blong.add_argument(
+        "--scenario", type=Path, help="scenario file or bundled name (default: the Wood)"
+    )
     blong.add_argument(
         "--jobs", type=positive_int, help="seeds run at once, in processes (default: cores)"
     )
@@ -175,7 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", help="count tokens with this model and time one batched call on it (vllm)"
     )
     bprompt.add_argument("--tick", type=positive_int, default=150, help="tick of the scripted run")
-    bprompt.add_argument("--scenario", type=Path, help="scenario file (.toml or .json)")
+    bprompt.add_argument(
+        "--scenario",
+        type=Path,
+        help="scenario file (.toml or .json) or a bundled one by name (wide_wood)",
+    )
     bprompt.add_argument("--json", action="store_true", help="print one JSON object")
     bprompt.set_defaults(run=_bench_prompt)
     bfanout = bench_sub.add_parser(
@@ -279,6 +317,8 @@ def _simulate(args: argparse.Namespace) -> int:
     _check_output(args.traces, "--traces")
     if args.deadline is not None and args.deadline <= 0:
         raise UserError("--deadline must be a positive number of seconds")
+    if not args.tick > 0:
+        raise UserError("--tick must be a positive number of seconds")
     scenario = _load_scenario(args.scenario)
     state = new_world(scenario, args.seed)
     recorder = ReportRecorder(state)
@@ -297,23 +337,34 @@ def _simulate(args: argparse.Namespace) -> int:
         def advance(*_: object) -> None:
             progress.advance(task)
 
-        asyncio.run(_run_simulation(state, args, [recorder.record, advance]))
-    report = recorder.report()
+        health = asyncio.run(_run_simulation(state, args, [recorder.record, advance]))
     if args.report:
-        args.report.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+        recorder.write(args.report)
     if args.plot:
         from server.plot import plot_report  # noqa: PLC0415
 
-        plot_report(report, args.plot)
-    _print_summary(report, args)
+        plot_report(recorder.report(), args.plot)
+    _print_summary(
+        {"scenario": scenario.name, "seed": args.seed, "summary": recorder.summary()}, args
+    )
+    if health.total():
+        counts = ", ".join(f"{b} {e} ×{n}" for (b, e), n in sorted(health.errors.items()))
+        console.print(
+            f"[yellow]warning: brains raised in {health.total()} calls ({counts}); their "
+            "creatures no-op'd (brain_error) those ticks, the others traded[/yellow]"
+        )
     return 0
 
 
 async def _run_simulation(
     state: WorldState, args: argparse.Namespace, listeners: list[Any]
-) -> None:
-    """Start the chosen brain inside the loop, run the world, close the brain and traces."""
-    from server.minds.brain import ScriptedBrain, TimedBrain  # noqa: PLC0415
+) -> BrainHealth:
+    """Start the chosen brain inside the loop, run the world, close the brain and traces.
+
+    Model brains keep their cadence (measured and reported first); every brain runs inside a
+    failsafe, whose record of failures this returns."""
+    from server.minds.brain import ScriptedBrain  # noqa: PLC0415
+    from server.minds.failsafe import BrainHealth, guard_all  # noqa: PLC0415
     from server.simulate import Cast, run_world  # noqa: PLC0415
 
     writer = None
@@ -339,18 +390,44 @@ async def _run_simulation(
         await brain.aclose()
         raise
     brains: dict[str, Brain] = {"scripted": brain, "model": brain, **named}
-    if args.deadline is not None:
-        brains = {
-            name: b if b is scripted else TimedBrain(b, args.deadline) for name, b in brains.items()
-        }
-    cast = Cast(brains=brains, default=scripted)
+    health = BrainHealth()
     try:
+        brains = await _pace_brains(state, brains, args)
+        guarded = guard_all({**brains, "": scripted}, health)
+        cast = Cast(brains=guarded, default=guarded.pop(""))
         await run_world(state, cast, args.ticks, listeners)
     finally:
         if writer is not None:
             writer.close()
-        for started in {id(b): b for b in (brain, *named.values())}.values():
-            await started.aclose()
+        for started in {id(b): b for b in brains.values()}.values():
+            await started.aclose()  # paced brains cancel a batch still out, then close
+    return health
+
+
+async def _pace_brains(
+    state: WorldState, brains: dict[str, Brain], args: argparse.Namespace
+) -> dict[str, Brain]:
+    """Model brains measured, reported and paced in ticks (see `server.minds.cadence`)."""
+    from rich.console import Console  # noqa: PLC0415
+
+    from server.minds import plans as cadence  # noqa: PLC0415
+    from server.minds.engines import EngineConfigError  # noqa: PLC0415
+
+    try:
+        paced, plans = await cadence.plan_brains(
+            brains,
+            cadence.observations_by_brain(state),
+            cadence.scenario_paces(state.scenario, args.cadence),
+            period=args.tick,
+            decide_s=args.deadline,
+            realtime=False,
+        )
+    except EngineConfigError as exc:
+        raise UserError(str(exc)) from None
+    console = Console(stderr=True)
+    for plan in plans:
+        console.print(f"minds: {plan.line()}", highlight=False)
+    return paced
 
 
 async def _scenario_brains(scenario: Scenario) -> dict[str, Brain]:
@@ -384,6 +461,10 @@ def _model_brain(scenario: Scenario, args: argparse.Namespace) -> Brain:
         raise UserError(f"--model {args.model}: {exc}") from None
 
 
+LEGENDS_SHOWN = 24
+"""Lines of the legends' log the summary prints (the report keeps them all)."""
+
+
 def _print_summary(report: dict[str, Any], args: argparse.Namespace) -> None:
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
@@ -408,7 +489,12 @@ def _print_summary(report: dict[str, Any], args: argparse.Namespace) -> None:
     for cid, pebbles in sorted(s["pebbles"].items(), key=lambda kv: -kv[1]):
         table.add_row(cid, f"{pebbles:.2f}")
     console.print(table)
-    for told in s["legends"]:
+    legends = s["legends"]
+    shown = legends[-LEGENDS_SHOWN:]
+    if len(shown) < len(legends):
+        begun = sum(1 for told in legends if "title" in told)
+        console.print(f"{begun} legends were told; the last of them:")
+    for told in shown:
         if "title" in told:
             console.print(f"  tick {told['tick']:>5}: {told['title']}")
         else:

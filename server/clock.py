@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from server.minds.brain import Brain, DecisionResult, noop
+from server.minds.cadence import THINKING
+from server.minds.failsafe import BrainHealth, FailsafeBrain
 from server.minds.translate import to_action
 from server.world import (
     Action,
@@ -50,6 +52,19 @@ log = logging.getLogger(__name__)
 
 MIN_PERIOD = 0.02
 MAX_PERIOD = 3600.0
+BRAIN_FAILURES = frozenset(
+    {
+        "brain_error",
+        "brain_busy",
+        "deadline",
+        "missing",
+        "engine_error",
+        "engine_busy",
+        "backoff",
+        "fallback_error",
+    }
+)
+"""No-op reasons that mean a mind failed (a bot that does not answer is not a failure)."""
 
 
 @dataclass(slots=True)
@@ -82,7 +97,10 @@ class Clock:
         fallback: Brain,
         relay: BotRelay | None = None,
         config: ClockConfig | None = None,
+        health: BrainHealth | None = None,
     ) -> None:
+        """Every brain's `decide` runs inside a `FailsafeBrain` reporting to `health`: a
+        brain that raises costs its own creatures that tick, never the others'."""
         self.state = state
         self.store = store
         self.hub = hub
@@ -100,12 +118,18 @@ class Clock:
         self._wake = asyncio.Event()
         self._busy: dict[int, asyncio.Task[dict[str, DecisionResult]]] = {}
         self._warned: set[str] = set()
+        self.health = health or BrainHealth()
+        self._guards: dict[int, FailsafeBrain] = {}
+        metrics.watch(self.health)
         self._last_start = time.monotonic()
         self._next_at = self._last_start
         self._commands_for = state.tick + 1
         """The tick a command queued now applies to."""
         self._last_audience = time.monotonic()
         self.pacer = GcPacer()
+        self.failing = ""
+        """Why the world is degraded (brains failing last tick), or "" when it is not."""
+        self._announced: tuple[str, float, str] | None = None
 
     @property
     def period(self) -> float:
@@ -113,14 +137,40 @@ class Clock:
 
     # Operator commands
 
+    @property
+    def status(self) -> str:
+        """The world's state for viewers: paused, idle, degraded or live."""
+        if self.paused:
+            return "paused"
+        if self.idle:
+            return "idle"
+        return "degraded" if self.failing else "live"
+
+    def announce(self) -> None:
+        """Tell viewers the status (a `status` frame) when it or the period changed."""
+        now = (self.status, self.period, self.failing)
+        if now != self._announced:
+            self._announced = now
+            self.hub.announce(
+                {
+                    "type": "status",
+                    "status": now[0],
+                    "tick": self.state.tick,
+                    "period": now[1],
+                    "reason": now[2] or None,
+                }
+            )
+
     def pause(self) -> None:
         self.paused = True
         self.metrics.paused.set(1)
+        self.announce()
         self._wake.set()
 
     def resume(self) -> None:
         self.paused = False
         self.metrics.paused.set(0)
+        self.announce()
         self._wake.set()
 
     def set_period(self, seconds: float) -> None:
@@ -129,6 +179,7 @@ class Clock:
             raise ValueError(f"a tick lasts between {MIN_PERIOD} and {MAX_PERIOD} seconds")
         self.config.period = seconds
         self._next_at = self._last_start + seconds
+        self.announce()
         self._wake.set()
 
     def command(self, command: Command) -> int:
@@ -200,6 +251,7 @@ class Clock:
         if idle != self.idle:
             self.idle = idle
             log.info("world %s", "idle" if idle else "awake")
+            self.announce()
         return idle and cfg.idle == "pause"
 
     async def tick(self, *, deadline: float) -> None:
@@ -236,6 +288,9 @@ class Clock:
         if self.relay is not None:
             self.relay.settle(new_state, wire, commands)
         self.hub.publish(new_state.tick, patch, wire, world)
+        failed = [r for r in results.values() if r.noop_reason in BRAIN_FAILURES]
+        self.failing = f"{len(failed)} of {len(results)} minds failed" if failed else ""
+        self.announce()
         self.history.add(new_state.tick, point)
         done = time.perf_counter()
         self.last_tick_ms = (done - began) * 1000
@@ -246,13 +301,29 @@ class Clock:
         self.metrics.tick_seconds.observe(done - began)
         self.metrics.ticks.inc()
         self.metrics.world_tick.set(new_state.tick)
+        self._count(results)
+
+    def _count(self, results: Mapping[str, DecisionResult]) -> None:
+        metrics = self.metrics
         for r in results.values():
+            if r.standing:
+                metrics.standing.inc(brain=r.brain)
+                continue
             # A no-op's latency is not a decision's (a missed deadline reports 0 ms): count
             # it by reason only, so a failing engine cannot look fast in /metrics.
             if r.status == "noop":
-                self.metrics.noops.inc(reason=r.noop_reason or "unspecified")
+                reason = r.noop_reason or "unspecified"
+                metrics.noops.inc(reason=reason)
+                if reason == THINKING:
+                    continue  # between two decisions of a slow mind: none was due
             else:
-                self.metrics.decision_seconds.observe(r.latency_ms / 1000, brain=r.brain)
+                metrics.decision_seconds.observe(r.latency_ms / 1000, brain=r.brain)
+            metrics.decisions.inc(brain=r.brain, status=r.status)
+
+    def health_report(self) -> dict[str, Any]:
+        """For `/healthz`: ok while no brain is failing, else what fails."""
+        problems = self.health.problems()
+        return {"ok": not problems, "problems": problems}
 
     def document(self, state: WorldState) -> dict[str, Any]:
         """The world document the server publishes: the core's, plus each creature's `driver`
@@ -310,7 +381,7 @@ class Clock:
             if id(brain) in self._busy:
                 results.update((cid, noop(brain.name, "brain_busy")) for cid in obs)
                 continue
-            task = asyncio.ensure_future(brain.decide(obs, deadline=deadline))
+            task = asyncio.ensure_future(self._guard(brain).decide(obs, deadline=deadline))
             tasks[task] = (brain, obs)
         if not tasks:
             return results
@@ -332,6 +403,12 @@ class Clock:
             for cid in obs:
                 results[cid] = got.get(cid) or noop(brain.name, "missing")
         return results
+
+    def _guard(self, brain: Brain) -> Brain:
+        guard = self._guards.get(id(brain))
+        if guard is None:
+            guard = self._guards[id(brain)] = FailsafeBrain(brain, self.health)
+        return guard
 
     def _free(self, key: int) -> Callable[[asyncio.Task[dict[str, DecisionResult]]], None]:
         def done(task: asyncio.Task[dict[str, DecisionResult]]) -> None:

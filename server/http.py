@@ -160,7 +160,8 @@ async def viewer_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     hub = request.app[HUB]
     metrics = request.app[METRICS]
-    viewer = hub.attach(WebSocketSink(ws, request.transport), since)
+    status = request.query.get("status") == "1"  # opt in to `status` frames
+    viewer = hub.attach(WebSocketSink(ws, request.transport), since, status=status)
     request.app[CLOCK].poke()
     writer = asyncio.create_task(viewer.run())
     bucket = TokenBucket(5.0, 20.0)
@@ -242,7 +243,8 @@ async def healthz(request: web.Request) -> web.StreamResponse:
     clock = request.app[CLOCK]
     return json_response(
         {
-            "ok": True,
+            **clock.health_report(),  # ok: false while a brain is failing, with the reason
+            "status": clock.status,
             "tick": clock.state.tick,
             "paused": clock.paused,
             "idle": clock.idle,

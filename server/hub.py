@@ -48,6 +48,10 @@ class Hub:
         self.ring: deque[tuple[int, bytes]] = deque(maxlen=ring_size)
         self.viewers: set[Outbox] = set()
         self._snapshot: tuple[int, bytes] | None = None
+        self.status: bytes | None = None
+        """The last `status` frame announced; a new viewer that asks gets it after its first."""
+        self.status_viewers: set[Outbox] = set()
+        """Viewers that asked for `status` frames (`/ws?status=1`)."""
 
     def publish(
         self, tick: int, patch: dict[str, Any], events: list[dict[str, Any]], world: dict[str, Any]
@@ -67,6 +71,13 @@ class Hub:
         self.metrics.deltas.inc()
         return seq
 
+    def announce(self, message: dict[str, Any]) -> None:
+        """Send a frame outside the delta stream (no seq: the world's status) to the viewers
+        that asked for it."""
+        self.status = orjson.dumps(message)
+        for viewer in self.status_viewers:
+            viewer.put(self.status)
+
     def snapshot(self) -> tuple[int, bytes]:
         """The current snapshot frame and its seq, encoded once per seq."""
         if self._snapshot is None or self._snapshot[0] != self.seq:
@@ -76,7 +87,7 @@ class Hub:
             self._snapshot = (self.seq, frame)
         return self._snapshot
 
-    def attach(self, sink: Sink, since: int | None = None) -> Outbox:
+    def attach(self, sink: Sink, since: int | None = None, *, status: bool = False) -> Outbox:
         """A new viewer: a snapshot first, or the deltas after `since` while the ring has them.
 
         The caller runs the returned outbox's `run()` and calls `detach` when it ends.
@@ -93,6 +104,10 @@ class Hub:
         if resume and backlog is not None:
             for seq, frame in backlog:
                 viewer.put(frame, seq)
+        if status:
+            self.status_viewers.add(viewer)
+            if self.status is not None:
+                viewer.put(self.status)
         self.viewers.add(viewer)
         self.metrics.viewers.set(len(self.viewers))
         return viewer
@@ -100,6 +115,7 @@ class Hub:
     def detach(self, viewer: Outbox) -> None:
         viewer.stop()
         self.viewers.discard(viewer)
+        self.status_viewers.discard(viewer)
         self.metrics.viewers.set(len(self.viewers))
 
     def deltas_after(self, since: int) -> list[tuple[int, bytes]] | None:

@@ -185,7 +185,9 @@ def judge(rec: LongRunRecorder, limits: Limits = Limits()) -> dict[str, Any]:
     }
     figures["verdicts"] = _verdicts(figures, limits)
     figures["ok"] = all(figures["verdicts"].values())
-    figures["windows"] = sorted(rows, key=_badness)
+    for row in rows:
+        row["margin"] = round(_margin(row, limits), 4)
+    figures["windows"] = sorted(rows, key=lambda row: row["margin"])
     return figures
 
 
@@ -239,11 +241,15 @@ def _verdicts(f: Mapping[str, Any], lim: Limits) -> dict[str, bool]:
     }
 
 
-def _badness(row: Mapping[str, Any]) -> tuple[float, ...]:
-    """Sort key putting the worst window first."""
-    return (
-        -row["worst_stuck"],
-        row["trade_tick_share"],
-        row["legends_begun"],
-        -len(row["flat_moods"]),
+def _margin(row: Mapping[str, Any], lim: Limits) -> float:
+    """How far a window is from breaking its nearest promise, as a share of that promise's
+    limit (negative when it breaks one); the worst window has the smallest margin."""
+    trades: float = row["trade_tick_share"]
+    legends: int = row["legends_begun"]
+    stuck: float = row["worst_stuck"]
+    return min(
+        (trades - lim.trade_share) / lim.trade_share,
+        (legends - lim.legends_per_window) / lim.legends_per_window,
+        (lim.stuck_share - stuck) / lim.stuck_share,
+        -1.0 if row["flat_moods"] else 1.0,
     )

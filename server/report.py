@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+import orjson
 
 from server.minds.brain import DecisionResult
 from server.world.events import (
@@ -28,20 +31,29 @@ from server.world.state import WorldState, state_hash
 from server.world.units import to_pebbles
 from server.world.wealth import gini, wealth_of
 
+_STATUSES = ("ok", "repaired", "noop")
+
 
 class ReportRecorder:
-    """Collects one row per tick; `report()` gives the finished document."""
+    """Collects one compact row per tick; `report()` gives the finished document and
+    `write(path)` streams it to a file, one tick per line, without building it in memory.
+
+    Rows are kept as tuples (a 100,000-tick run holds a few hundred megabytes less than it
+    would as dicts) and turned into the documented JSON shape only when written.
+    """
 
     def __init__(self, state: WorldState) -> None:
         self.scenario = state.scenario.name
         self.seed = state.seed
+        self.goods = tuple(state.scenario.goods)
         self.start_gini = _gini(state)
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[tuple[Any, ...]] = []
         self.told: list[dict[str, Any]] = []
         self.exiles = 0
         self.decisions: Counter[str] = Counter()
         self.noop_reasons: Counter[str] = Counter()
         self.final: WorldState = state
+        self._produces: dict[str, str] = {}
 
     def record(
         self,
@@ -50,7 +62,7 @@ class ReportRecorder:
         results: Mapping[str, DecisionResult],
     ) -> None:
         tps = state.scenario.rules.ticks_per_season
-        prices: dict[str, float | None] = dict.fromkeys(state.scenario.goods)
+        prices: dict[str, float] = {}
         trades = volume = 0
         for e in events:
             if isinstance(e, MarketCleared) and e.volume:
@@ -66,69 +78,132 @@ class ReportRecorder:
                 self.told.append(
                     {"tick": state.tick, "legend": e.key, "resolved": e.true, "outcome": e.outcome}
                 )
-        counts = Counter(r.status for r in results.values())
+        counts: Counter[str] = Counter(r.status for r in results.values())
         self.decisions.update(counts)
-        self.noop_reasons.update(r.noop_reason for r in results.values() if r.status == "noop")
+        reasons = Counter(r.noop_reason for r in results.values() if r.status == "noop")
+        self.noop_reasons.update(reasons)
+        ref = state.ref_prices
+        goods = self.goods
+        creatures = []
+        worths = []
+        for cid, c in state.creatures.items():
+            stores = c.stores
+            worth = to_pebbles(c.purse) + sum(stores[g] * ref[g] for g in goods)
+            worths.append(worth)
+            self._produces[cid] = c.produces
+            creatures.append(
+                (
+                    cid,
+                    c.purse,
+                    round(worth, 2),
+                    round(c.mood, 3),
+                    c.exiled,
+                    tuple(stores[g] for g in goods),
+                )
+            )
         self.rows.append(
-            {
-                "tick": state.tick,
-                "season": season_of(state.tick, tps).value,
-                "legends": _legends_of_tick(state, events),
-                "prices": prices,
-                "ref_prices": {g: round(p, 3) for g, p in state.ref_prices.items()},
-                "trades": trades,
-                "volume": volume,
-                "gini": round(_gini(state), 4),
-                "decisions": {k: counts.get(k, 0) for k in ("ok", "repaired", "noop")},
-                "creatures": {
-                    cid: {
-                        "produces": c.produces,
-                        "pebbles": to_pebbles(c.purse),
-                        "wealth": round(wealth_of(state, c), 2),
-                        "mood": round(c.mood, 3),
-                        "exiled": c.exiled,
-                    }
-                    for cid, c in state.creatures.items()
-                },
-            }
+            (
+                state.tick,
+                season_of(state.tick, tps).value,
+                tuple(_legends_of_tick(state, events)),
+                tuple(prices.get(g) for g in goods),
+                tuple(round(ref[g], 3) for g in goods),
+                trades,
+                volume,
+                round(gini(worths), 4),
+                (*(counts.get(k, 0) for k in _STATUSES), tuple(sorted(reasons.items()))),
+                tuple(creatures),
+            )
         )
         self.final = state
+
+    def tick_rows(self) -> Iterator[dict[str, Any]]:
+        """The report's rows in their documented shape, built one at a time."""
+        goods = self.goods
+        produces = self._produces
+        for tick, season, legends, prices, refs, trades, volume, g, counts, creatures in self.rows:
+            yield {
+                "tick": tick,
+                "season": season,
+                "legends": list(legends),
+                "prices": dict(zip(goods, prices, strict=True)),
+                "ref_prices": dict(zip(goods, refs, strict=True)),
+                "trades": trades,
+                "volume": volume,
+                "gini": g,
+                "decisions": _decisions(counts),
+                "creatures": {
+                    cid: {
+                        "produces": produces[cid],
+                        "pebbles": to_pebbles(purse),
+                        "wealth": worth,
+                        "mood": mood,
+                        "exiled": exiled,
+                        "stores": dict(zip(goods, stores, strict=True)),
+                    }
+                    for cid, purse, worth, mood, exiled, stores in creatures
+                },
+            }
 
     def report(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario,
             "seed": self.seed,
-            "ticks": self.rows,
+            "ticks": list(self.tick_rows()),
             "summary": self.summary(),
         }
+
+    def write(self, path: Path) -> None:
+        """Write the report to `path`: the same document as `report()`, one tick a line.
+
+        Written to a temporary file beside it and renamed into place, so a failure (a full
+        disk) never leaves a half-written report under the real name.
+        """
+        tmp = path.with_name(f".{path.name}.tmp")
+        dumps = orjson.dumps
+        try:
+            with tmp.open("wb") as out:
+                head = dumps({"scenario": self.scenario, "seed": self.seed})
+                out.write(head[:-1] + b',\n"ticks": [')
+                sep = b"\n"
+                for row in self.tick_rows():
+                    out.write(sep)
+                    out.write(dumps(row))
+                    sep = b",\n"
+                out.write(b'\n],\n"summary": ')
+                out.write(dumps(self.summary(), option=orjson.OPT_INDENT_2))
+                out.write(b"}\n")
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def summary(self) -> dict[str, Any]:
         rows = self.rows
         state = self.final
         fuel = state.scenario.fuel
+        goods = self.goods
         by_season: dict[str, dict[str, float]] = {}
-        for good in state.scenario.goods:
+        for i, good in enumerate(goods):
             seasonal: dict[str, list[float]] = {}
             for row in rows:
-                price = row["prices"][good]
+                price = row[3][i]
                 if price is not None:
-                    seasonal.setdefault(row["season"], []).append(price)
+                    seasonal.setdefault(row[1], []).append(price)
             by_season[good] = {s: statistics.median(v) for s, v in sorted(seasonal.items())}
         richest = max(state.creatures.values(), key=lambda c: (c.purse, c.id), default=None)
+        traded = sum(1 for r in rows if r[5])
         out: dict[str, Any] = {
             "ticks": len(rows),
-            "ticks_with_trades": sum(1 for r in rows if r["trades"]),
-            "trade_tick_share": round(sum(1 for r in rows if r["trades"]) / len(rows), 4)
-            if rows
-            else 0.0,
-            "trades": sum(r["trades"] for r in rows),
-            "volume": sum(r["volume"] for r in rows),
+            "ticks_with_trades": traded,
+            "trade_tick_share": round(traded / len(rows), 4) if rows else 0.0,
+            "trades": sum(r[5] for r in rows),
+            "volume": sum(r[6] for r in rows),
             "gini_start": round(self.start_gini, 4),
-            "gini_end": rows[-1]["gini"] if rows else round(self.start_gini, 4),
+            "gini_end": rows[-1][7] if rows else round(self.start_gini, 4),
             "median_price_by_season": by_season,
             "legends": self.told,
             "exiles": self.exiles,
-            "decisions": {k: self.decisions.get(k, 0) for k in ("ok", "repaired", "noop")},
+            "decisions": {k: self.decisions.get(k, 0) for k in _STATUSES},
             "noop_reasons": dict(sorted(self.noop_reasons.items())),
             "richest": richest.id if richest else None,
             "pebbles": {cid: to_pebbles(c.purse) for cid, c in state.creatures.items()},
@@ -141,6 +216,15 @@ class ReportRecorder:
                 round(winter / summer, 3) if winter is not None and summer else None
             )
         return out
+
+
+def _decisions(counts: tuple[Any, ...]) -> dict[str, Any]:
+    """A row's decision counts, and why the no-ops were no-ops when there were any."""
+    *numbers, reasons = counts
+    out: dict[str, Any] = dict(zip(_STATUSES, numbers, strict=True))
+    if reasons:
+        out["noop_reasons"] = dict(reasons)
+    return out
 
 
 def _legends_of_tick(state: WorldState, events: Sequence[Event]) -> list[str]:

@@ -14,6 +14,7 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,7 @@ from typing import Literal
 from aiohttp import web
 
 from server.minds.brain import Brain, ScriptedBrain
+from server.minds.cadence import Cadence
 from server.minds.engines import (
     EngineConfigError,
     EngineKind,
@@ -29,6 +31,14 @@ from server.minds.engines import (
     start_engine,
     start_model_brain,
     start_scenario_brains,
+)
+from server.minds.plans import (
+    WARMUP_TIMEOUT_S,
+    Plan,
+    observations_by_brain,
+    parse_cadence,
+    plan_brains,
+    scenario_paces,
 )
 from server.world import Scenario, ScenarioError, load_scenario, new_world, world_document
 from shared.protocol import CloseCode
@@ -53,6 +63,8 @@ MODEL_BRAINS = ("model", "scripted")
 """Starts an engine (`start_engine`; tests hand in a fake)."""
 ADMIN_ENV = "SMALLWOOD_ADMIN_TOKEN"
 HISTORY_POINTS = 10_000
+MODEL_IDLE_AFTER = 300.0
+"""Seconds without a viewer or bot before a world with model brains idles by default."""
 
 
 @dataclass(slots=True)
@@ -69,7 +81,9 @@ class ServeConfig:
     bot_fallback: Literal["scripted", "noop"] | None = None
     """Overrides the scenario's `rules.bot_fallback` when set."""
     max_bots: int = 64
-    idle_after: float = 0.0
+    idle_after: float | None = None
+    """None: never for a scripted world, `MODEL_IDLE_AFTER` when a model brain decides (so
+    a GPU container can scale to zero while nobody watches)."""
     idle: Literal["pause", "scripted"] = "pause"
     snapshot_every: int = 100
     admin_token: str | None = None
@@ -79,6 +93,9 @@ class ServeConfig:
     base_url: str | None = None
     max_tokens: int = 96
     thought: bool = False
+    cadence: Cadence | None = None
+    """Ticks one `--brain` batch may take (None: the scenario's, else auto)."""
+    warmup_timeout: float = WARMUP_TIMEOUT_S
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ServeConfig:
@@ -98,6 +115,7 @@ class ServeConfig:
             base_url=args.base_url,
             max_tokens=args.max_tokens,
             thought=args.thought,
+            cadence=args.cadence,
         )
 
 
@@ -136,6 +154,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tick", type=float, default=1.0, metavar="SECONDS", help="seconds per tick (default: 1.0)"
     )
+    parser.add_argument(
+        "--cadence",
+        type=parse_cadence,
+        default=None,
+        help="ticks one --brain batch may take: auto (default: from its warm latency, "
+        "measured at start) or N; its creatures hold (no-op: thinking) in between",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
     parser.add_argument(
@@ -164,9 +189,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--idle-after",
         type=float,
-        default=0.0,
+        default=None,
         metavar="SECONDS",
-        help="apply --idle after this long with no viewer or bot (default: 0, never)",
+        help="apply --idle after this long with no viewer or bot (0: never; default: never "
+        f"for scripted minds, {MODEL_IDLE_AFTER:g} s when a model brain decides)",
     )
     parser.add_argument(
         "--idle",
@@ -192,6 +218,7 @@ class Server:
         bot_tokens: dict[str, str],
         minted: dict[str, str],
         brains: dict[str, Brain],
+        plans: list[Plan],
     ) -> None:
         self.config = config
         self.store = store
@@ -208,6 +235,8 @@ class Server:
         """Token -> creature: the tokens this start issued to the scenario's bot creatures
         (the only ones printed; operators list the rest with `GET /api/admin/tokens`)."""
         self.brains = brains
+        self.plans = plans
+        """Each model brain's measured latency and chosen cadence."""
         self.port = 0
         self.task: asyncio.Task[None] | None = None
 
@@ -277,6 +306,16 @@ async def _start(
     scripted = ScriptedBrain(state.seed)
     brains.update(build_brains(config, scripted, state.scenario, engines))
     brains.update(await start_scenario_brains(state.scenario, starter=engines))
+    paced, plans = await plan_brains(
+        brains,
+        observations_by_brain(state),
+        scenario_paces(state.scenario, config.cadence),
+        period=config.tick,
+        decide_s=config.tick * config.decision_share,
+        realtime=True,
+        warmup_timeout_s=config.warmup_timeout,
+    )
+    brains.update(paced)  # paced brains close the model brains they wrap
     if resumed is None:
         # Only once the engine is up: a server that cannot start one leaves no world behind.
         await store.create(state)
@@ -321,7 +360,7 @@ async def _start(
         config=ClockConfig(
             period=config.tick,
             decision_share=config.decision_share,
-            idle_after=config.idle_after,
+            idle_after=_idle_after(config, plans),
             idle=config.idle,
         ),
     )
@@ -357,7 +396,14 @@ async def _start(
         bot_tokens={t: c for t, c in relay.tokens.items() if state.creatures.get(c)},
         minted=minted,
         brains=brains,
+        plans=plans,
     )
+    for plan in plans:
+        _gauge_cadence(metrics, plan.names)(plan.cadence)
+        for name in plan.names:
+            metrics.warm_latency.set(round(plan.warm_s, 4), brain=name)
+        if plan.paced.adaptive is not None:
+            plan.paced.adaptive.on_change = _gauge_cadence(metrics, plan.names)
     server.port = _bound_port(runner, config.port)
     server.admin_source = admin_source
     server.task = asyncio.create_task(clock.run())
@@ -417,6 +463,20 @@ async def close_brains(brains: dict[str, Brain]) -> None:
             log.exception("closing the %r brain failed", brain.name)
 
 
+def _gauge_cadence(metrics: Metrics, names: tuple[str, ...]) -> Callable[[int], None]:
+    def set_cadence(cadence: int) -> None:
+        for name in names:
+            metrics.cadence.set(cadence, brain=name)
+
+    return set_cadence
+
+
+def _idle_after(config: ServeConfig, plans: list[Plan]) -> float:
+    if config.idle_after is not None:
+        return config.idle_after
+    return MODEL_IDLE_AFTER if plans else 0.0
+
+
 def _bound_port(runner: web.AppRunner, asked: int) -> int:
     for address in runner.addresses:
         if isinstance(address, tuple) and len(address) >= 2:
@@ -459,8 +519,10 @@ def banner(server: Server) -> list[str]:
         f"  play     {url}/play",
         f"  bots     {url.replace('http', 'ws', 1)}/ws/bot",
     ]
-    if "model" in server.brains:
-        lines.append(f"  minds    {server.brains['model'].name}")
+    lines += [f"  minds    {plan.line()}" for plan in server.plans]
+    idle = server.clock.config.idle_after
+    if idle > 0:
+        lines.append(f"  idle     {server.clock.config.idle} after {idle:g} s with nobody there")
     # A secret: printed only when this start made it.
     source = server.admin_source
     if source == "generated":

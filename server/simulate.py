@@ -42,6 +42,10 @@ async def gather_decisions(
             continue
         brain = cast.brain_for(state.creatures[cid].brain)
         groups.setdefault(id(brain), (brain, {}))[1][cid] = obs
+    if len(groups) == 1:
+        # One brain decides for everyone (the usual headless run): no task to schedule.
+        ((brain, group),) = groups.values()
+        return await brain.decide(group, deadline=deadline)
     calls = [brain.decide(group, deadline=deadline) for brain, group in groups.values()]
     results: dict[str, DecisionResult] = {}
     for part in await asyncio.gather(*calls):

@@ -219,7 +219,7 @@ async def watch(url: str, log: ViewerLog, keep_sizes: bool = False) -> None:
                     log.deltas[seq] = now
                     if keep_sizes:
                         log.sizes[seq] = len(frame)
-                else:
+                elif seq >= 0:  # a snapshot; `status` frames carry no seq
                     log.snapshots.append(seq)
     except asyncio.CancelledError:
         raise

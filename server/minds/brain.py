@@ -36,6 +36,9 @@ class DecisionResult:
     raw: str = ""
     messages: tuple[dict[str, str], ...] = ()
     """The chat messages the prompt was rendered from (system, user), for datasets."""
+    standing: bool = False
+    """A standing order: the creature's last offers repeated while its mind is thinking
+    (see `server.minds.cadence`), not a new decision."""
 
 
 def noop(
@@ -71,6 +74,8 @@ class ScriptedBrain:
     """
 
     name = "scripted"
+    separable = True
+    """Decides creature by creature: a failsafe may retry one creature at a time."""
 
     def __init__(self, seed: int = 0, *, prompts: PromptBuilder | None = None) -> None:
         self.mind = ScriptedMind(seed)

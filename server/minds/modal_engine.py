@@ -3,12 +3,18 @@
 Each batch is one `spawn` of `Inference.generate` with every prompt, then `get` with a
 timeout, as Modal advises for calls that must not block: the event loop never waits on
 Modal's client, and a call that is late (past `timeout_s`) or cancelled (the brain's
-deadline) is cancelled on Modal too (`FunctionCall.cancel`), which cancels the method's task
-in the container and so aborts its requests inside vLLM: `aborts_on_cancel` is True.
+cadence ran out) is cancelled on Modal too (`FunctionCall.cancel`), which cancels the
+method's task in the container and so aborts its requests inside vLLM: `aborts_on_cancel`
+is True. A batch cancelled while its `spawn` is still on the wire cancels the call as soon
+as Modal hands it back, so no abandoned call runs on to completion.
 
-The class is looked up lazily on the first batch; `modal` is imported only then, so the
-server runs without the Modal client unless this engine is chosen. Credentials come from
-Modal's usual places (`modal token new`, or MODAL_TOKEN_ID / MODAL_TOKEN_SECRET).
+It fails fast: the first batch (the server's warm-up, at start) first checks that a Modal
+token is configured and looks the class up (`hydrate`), so a missing token or deployment
+is one clear error before the world starts, not a no-op every tick.
+
+`modal` is imported only when this engine is used, so the server runs without the Modal
+client unless it is chosen. Credentials come from Modal's usual places (`modal token new`,
+or MODAL_TOKEN_ID / MODAL_TOKEN_SECRET).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "smallwood-inference"
 CLASS_NAME = "Inference"
+DEPLOY = "modal deploy modal_inference.py"
 
 
 class ModalEngineError(RuntimeError):
@@ -52,7 +59,7 @@ class ModalEngine:
         self.timeout_s = timeout_s
         self._cls = cls
         self._obj: Any = None
-        self._pending: set[asyncio.Task[None]] = set()
+        self._pending: set[asyncio.Future[Any]] = set()
 
     @property
     def name(self) -> str:
@@ -62,17 +69,40 @@ class ModalEngine:
     def aborts_on_cancel(self) -> bool:
         return True
 
-    def _instance(self) -> Any:
-        if self._obj is None:
-            cls = self._cls
-            if cls is None:
-                import modal  # noqa: PLC0415  (optional dependency: pip install modal)
+    async def connect(self) -> None:
+        """Find the deployed class now; `ModalEngineError` saying what to do if there is no
+        token, no deployment, or no way to reach Modal. Called by the first batch."""
+        if self._obj is not None:
+            return
+        where = f"{self.app_name}.{self.class_name}"
+        cls = self._cls
+        if cls is None:
+            import modal  # noqa: PLC0415  (optional dependency: pip install modal)
 
-                cls = modal.Cls.from_name(
-                    self.app_name, self.class_name, environment_name=self.environment
+            settings = modal.config.config
+            if not (settings.get("token_id") and settings.get("token_secret")):
+                raise ModalEngineError(
+                    "no Modal token here: run `modal token new`, or set MODAL_TOKEN_ID and "
+                    "MODAL_TOKEN_SECRET"
                 )
-            self._obj = cls(model=self.model) if self.model else cls()
-        return self._obj
+            cls = modal.Cls.from_name(
+                self.app_name, self.class_name, environment_name=self.environment
+            )
+        try:
+            await cls.hydrate.aio()
+        except Exception as error:
+            kind = type(error).__name__
+            if kind == "NotFoundError":
+                raise ModalEngineError(
+                    f"{where} is not deployed on Modal: run `{DEPLOY}` (and `modal run "
+                    f"modal_inference.py` once to fill its caches): {error}"
+                ) from error
+            if kind == "AuthError":
+                raise ModalEngineError(
+                    f"Modal refused this token: run `modal token new` ({error})"
+                ) from error
+            raise ModalEngineError(f"cannot reach {where} on Modal: {kind}: {error}") from error
+        self._obj = cls(model=self.model) if self.model else cls()
 
     async def generate(
         self, prompts: Sequence[str], *, schema: dict[str, Any], max_tokens: int
@@ -80,12 +110,21 @@ class ModalEngine:
         """The batch's texts; `ModalEngineError` if the call failed or took over `timeout_s`."""
         if not prompts:
             return []
+        await self.connect()
+        spawn = asyncio.ensure_future(
+            self._obj.generate.spawn.aio(list(prompts), schema, max_tokens)
+        )
         try:
-            call = await self._instance().generate.spawn.aio(list(prompts), schema, max_tokens)
+            call = await asyncio.shield(spawn)
+        except asyncio.CancelledError:
+            # The spawn may still reach Modal: cancel its call once the handle comes back.
+            spawn.add_done_callback(self._cancel_spawned)
+            self._pending.add(spawn)
+            raise
         except Exception as error:
             raise ModalEngineError(
                 f"cannot call {self.app_name}.{self.class_name} on Modal "
-                f"(deployed with `modal deploy modal_inference.py`?): {error}"
+                f"(deployed with `{DEPLOY}`?): {error}"
             ) from error
         try:
             texts = await call.get.aio(timeout=self.timeout_s)
@@ -103,6 +142,12 @@ class ModalEngine:
             )
         return [t if isinstance(t, str) else None for t in texts]
 
+    def _cancel_spawned(self, spawn: asyncio.Future[Any]) -> None:
+        self._pending.discard(spawn)
+        if spawn.cancelled() or spawn.exception() is not None:
+            return  # no call was made
+        self._cancel(spawn.result())
+
     def _cancel(self, call: Any) -> None:
         """Cancel `call` on Modal without waiting for it (we may be inside a cancellation)."""
 
@@ -117,10 +162,12 @@ class ModalEngine:
         task.add_done_callback(self._pending.discard)
 
     async def aclose(self) -> None:
-        """Wait briefly for outstanding cancellations to reach Modal."""
+        """Wait briefly for outstanding spawns and cancellations to reach Modal."""
         await asyncio.sleep(0)  # let a batch cancelled just now schedule its Modal cancel
-        if self._pending:
-            await asyncio.wait(self._pending, timeout=5)
+        for _ in range(3):  # a spawn that lands schedules a cancel: wait for that one too
+            if not self._pending:
+                break
+            await asyncio.wait(set(self._pending), timeout=5)
         self._obj = None
 
 

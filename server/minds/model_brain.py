@@ -10,6 +10,10 @@ creature by the deadline (plus the few milliseconds parsing takes):
 - the engine raised: no-op "engine_error" for all, logged, and the brain backs off
   exponentially (1 s, 2 s, 4 s... up to a minute): calls inside the back-off window are not
   made at all, their creatures no-op "backoff"; the first success resets it;
+- no answer by the deadline from an engine that has never answered, or for the
+  `SILENT_MISSES`th batch in a row: that counts as an engine failure too, so an engine that
+  never answers (a crash-looping container) is backed off rather than handed a batch every
+  tick, while a slow one merely misses; any answer, even a late one, ends the back-off;
 - the previous batch is still running when the next tick comes (a non-abortable engine past
   its deadline): no-op "engine_busy" for all, the engine is not handed a second batch. An
   engine that aborts on cancel (`aborts_on_cancel`) is cancelled at the deadline instead, so
@@ -39,6 +43,8 @@ log = logging.getLogger(__name__)
 
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 60.0
+SILENT_MISSES = 3
+"""Missed batches in a row, with no answer between, after which each miss is a failure."""
 
 
 class ModelBrain:
@@ -73,6 +79,10 @@ class ModelBrain:
         self.calls = 0
         """Batches handed to the engine (one per tick at most)."""
         self._batch: asyncio.Task[list[str | None]] | None = None
+        self._answered = False
+        """Whether the engine ever answered a batch (the warm-up's included)."""
+        self._misses = 0
+        """Batches missed since the engine's last answer."""
 
     @property
     def busy(self) -> bool:
@@ -111,11 +121,9 @@ class ModelBrain:
 
         self.calls += 1
         batch = asyncio.create_task(
-            self.engine.generate(
-                [prompts[cid] for cid in ids], schema=self.schema, max_tokens=self.max_tokens
-            )
+            self._generate([prompts[cid] for cid in ids], [observations[cid] for cid in ids])
         )
-        batch.add_done_callback(_forget)
+        batch.add_done_callback(self._settled)
         self._batch = batch
         timeout = None if math.isinf(deadline) else max(0.0, deadline - time.monotonic())
         try:
@@ -123,9 +131,11 @@ class ModelBrain:
         except asyncio.CancelledError:
             if self.engine.aborts_on_cancel:
                 batch.cancel()
+            self._missed()
             raise
         if not done:
             log.info("%s: no answer by the deadline for %d creatures", self.name, len(ids))
+            self._missed()
             if self.engine.aborts_on_cancel:
                 batch.cancel()  # the answers would be discarded: free the engine now
             return all_noop("deadline")
@@ -167,6 +177,50 @@ class ModelBrain:
             )
         return out
 
+    async def warm_up(
+        self, observations: Mapping[str, Observation], *, timeout_s: float
+    ) -> tuple[float, float]:
+        """Two batches of these creatures' prompts straight to the engine, as a tick would
+        send them: (cold, warm) seconds. Raises what the engine raises, or `TimeoutError`
+        when a batch takes over `timeout_s`."""
+        seen = list(observations.values())
+        prompts = [self.builder.renderer(self.builder.messages(o)) for o in seen]
+        took: list[float] = []
+        for _ in range(2):
+            began = time.monotonic()
+            async with asyncio.timeout(timeout_s):
+                await self._generate(prompts, seen)
+            took.append(time.monotonic() - began)
+            self._answered, self._misses = True, 0
+        return took[0], took[1]
+
+    async def _generate(
+        self, prompts: list[str], observations: list[Observation]
+    ) -> list[str | None]:
+        """The one batched engine call, the same for a tick's batch and the warm-up."""
+        return await self.engine.generate(prompts, schema=self.schema, max_tokens=self.max_tokens)
+
+    def _missed(self) -> None:
+        """A batch got no answer in time: a failure if the engine never answered, or has
+        not for `SILENT_MISSES` batches."""
+        self._misses += 1
+        if not self._answered:
+            self._fail(TimeoutError("the engine has never answered a batch"))
+        elif self._misses >= SILENT_MISSES:
+            self._fail(TimeoutError(f"no answer from the engine for {self._misses} batches"))
+
+    def _settled(self, task: asyncio.Task[list[str | None]]) -> None:
+        """A batch ended: an answer, even a late one, shows the engine alive."""
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            log.debug("a batch ended with %r", error)  # read, so it is not reported unread
+            return
+        self._answered, self._misses = True, 0
+        self.failures = 0
+        self.backoff_until = -math.inf
+
     def _fail(self, error: BaseException) -> None:
         self.failures += 1
         delay = min(self.backoff_first_s * 2 ** (self.failures - 1), self.backoff_max_s)
@@ -185,9 +239,3 @@ class ModelBrain:
         if self._batch is not None and not self._batch.done():
             self._batch.cancel()
         await self.engine.aclose()
-
-
-def _forget(task: asyncio.Task[Any]) -> None:
-    """Retrieve a finished batch's exception so a late failure is logged, not left unread."""
-    if not task.cancelled() and task.exception() is not None:
-        log.debug("a batch ended with %r", task.exception())

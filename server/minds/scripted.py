@@ -10,7 +10,7 @@ winter, and now and then says something about it. Decisions are deterministic fo
 
 from __future__ import annotations
 
-import random
+import zlib
 from dataclasses import dataclass
 
 from server.world.observe import Observation
@@ -51,14 +51,16 @@ class ScriptedMind:
     def decide(self, obs: Observation) -> Decision:
         if obs.exiled:
             return Decision()
-        dice = random.Random(f"{self.seed}:{obs.creature}:{obs.tick}")
+        dice = _dice(self.seed, obs.creature, obs.tick)
         temper = TEMPERAMENTS.get(obs.personality, TEMPERAMENTS["steady"])
         sell = _sell_surplus(obs, temper)
         buys = _buy_shortages(obs, temper)
         extra = _speculate(obs, temper) if temper.speculates else []
         offers = ([sell] if sell else []) + buys + extra
         offers = offers[:MAX_OFFERS]
-        return Decision(
+        # Built without re-validation: every field is clamped to the protocol's bounds here,
+        # and tests/minds/test_scripted.py checks that in any state, through pydantic.
+        return Decision.model_construct(
             offers=offers,
             gossip=_gossip(obs, offers, dice)[:GOSSIP_CHARS],
             thought=_thought(obs, offers),
@@ -68,6 +70,10 @@ class ScriptedMind:
 def _price(value: float) -> float:
     """A limit price the protocol accepts, whatever the board says."""
     return min(MAX_PRICE, max(0.01, round(value, 2)))
+
+
+def _offer(side: Side, good: str, qty: int, price: float) -> Offer:
+    return Offer.model_construct(side=side, good=good, qty=qty, price=price)
 
 
 def _qty(value: int) -> int:
@@ -100,7 +106,7 @@ def _sell_surplus(obs: Observation, t: Temperament) -> Offer | None:
         markup += 0.25 * obs.fuel_per_tick * left
         if obs.season == "winter":
             qty = surplus
-    return Offer(side=Side.SELL, good=good, qty=_qty(qty), price=_price(ref * (1 + markup)))
+    return _offer(side=Side.SELL, good=good, qty=_qty(qty), price=_price(ref * (1 + markup)))
 
 
 def _buy_shortages(obs: Observation, t: Temperament) -> list[Offer]:
@@ -118,14 +124,17 @@ def _buy_shortages(obs: Observation, t: Temperament) -> list[Offer]:
             urgency += 0.15
         limit = _price(ref * (1 + t.bid + urgency))
         qty = min(want, int(budget // limit))
+        if qty <= 0 and good == obs.fuel_good and not obs.warm:
+            # A cold creature would rather spend its last pebbles on one log than shiver.
+            budget = max(budget, 0.9 * obs.pebbles)
         if qty <= 0 and budget >= ref:
             # Too poor for its urgent limit: it still bids all it can spare for one unit.
-            qty, limit = 1, _price(budget)
+            qty, limit = 1, _price(min(budget, limit))
         if qty <= 0:
             continue
         qty = _qty(qty)
         budget -= qty * limit
-        offers.append(Offer(side=Side.BUY, good=good, qty=qty, price=limit))
+        offers.append(_offer(side=Side.BUY, good=good, qty=qty, price=limit))
     return offers
 
 
@@ -139,19 +148,30 @@ def _speculate(obs: Observation, t: Temperament) -> list[Offer]:
         if held < 25 and obs.pebbles > 20:
             qty = min(4, int(obs.pebbles * 0.3 // max(ref, 0.01)))
             if qty > 0:
-                offers.append(Offer(side=Side.BUY, good=fuel, qty=qty, price=_price(ref * 0.95)))
+                offers.append(_offer(side=Side.BUY, good=fuel, qty=qty, price=_price(ref * 0.95)))
     if fuel and fuel != obs.produces and obs.season == "winter":
         spare = obs.stores.get(fuel, 0) - round(obs.fuel_per_tick * 5)
         if spare > 0:
             ref = obs.prices[fuel]
             offers.append(
-                Offer(side=Side.SELL, good=fuel, qty=_qty(spare), price=_price(ref * 1.2))
+                _offer(side=Side.SELL, good=fuel, qty=_qty(spare), price=_price(ref * 1.2))
             )
     return offers
 
 
-def _gossip(obs: Observation, offers: list[Offer], dice: random.Random) -> str:
-    if dice.random() > 0.3:
+def _dice(seed: int, creature: str, tick: int) -> tuple[float, float]:
+    """Two even draws in [0, 1) fixed by (seed, creature, tick), the same in every process.
+
+    A CRC of the three is plenty for choosing a gossip line, and costs a hundredth of
+    seeding a generator per creature per tick.
+    """
+    h = zlib.crc32(f"{seed}:{creature}:{tick}".encode())
+    return (h & 0xFFFF) / 0x10000, (h >> 16) / 0x10000
+
+
+def _gossip(obs: Observation, offers: list[Offer], dice: tuple[float, float]) -> str:
+    speak, pick = dice
+    if speak > 0.3:
         return ""
     lines: list[str] = []
     if obs.legends:
@@ -167,7 +187,7 @@ def _gossip(obs: Observation, offers: list[Offer], dice: random.Random) -> str:
         lines.append(f"{verb} {offer.good} at {offer.price:.1f}, for anyone who is quick.")
     if not lines:
         lines.append(f"A fine {obs.season} day in the Wood.")
-    return dice.choice(lines)
+    return lines[int(pick * len(lines))]
 
 
 def _thought(obs: Observation, offers: list[Offer]) -> str:

@@ -10,6 +10,6 @@ from shared.decision import Decision
 def to_action(decision: Decision) -> Action:
     """The world action for a decision; its private thought stays behind."""
     return Action(
-        orders=tuple(Order(o.side.value, o.good, o.qty, to_bits(o.price)) for o in decision.offers),
+        orders=tuple(Order(str(o.side), o.good, o.qty, to_bits(o.price)) for o in decision.offers),
         gossip=decision.gossip,
     )

@@ -114,7 +114,7 @@ class Rules(_Frozen):
     (effort follows the reference price below the opening price)."""
     overflow_rot: Annotated[float, Field(ge=0, le=1)] = 0.1
     """Fraction of the units held beyond a good's `storage` that rot each tick."""
-    upkeep: Annotated[float, Field(ge=0, le=1)] = 0.4
+    upkeep: Annotated[float, Field(ge=0, le=1)] = 0.35
     """Share of a creature's wealth (pebbles and goods at the board's prices) above
     `upkeep_free` pebbles that it pays to the commons, from its purse, at each season's end."""
     upkeep_free: Annotated[float, Field(ge=0, le=1_000_000)] = 40.0
@@ -162,6 +162,12 @@ class BrainSpec(_Frozen):
     base_url: Annotated[str, Field(min_length=1, max_length=400)] | None = None
     max_tokens: Annotated[int, Field(ge=1, le=4096)] = 96
     thought: bool = False
+    cadence: Annotated[int, Field(ge=1, le=3600)] | Literal["auto"] = "auto"
+    """Ticks one batch may take (its creatures decide every `cadence` ticks at most); auto:
+    chosen at start from the engine's measured warm batch latency."""
+    between: Literal["hold", "standing"] = "hold"
+    """What its creatures do while their batch is out: hold (no-op `thinking`), or repeat
+    their last offers (standing orders)."""
 
 
 class Scenario(_Frozen):
@@ -248,6 +254,15 @@ def _inconsistencies(s: Scenario) -> list[str]:
         for i, c in enumerate(s.creatures)
         if c.brain not in brains
     )
+    teller = s.storyteller
+    if teller.mean_gap > teller.max_gap:
+        problems.append(
+            f"storyteller.mean_gap: {teller.mean_gap} is more than max_gap ({teller.max_gap})"
+        )
+    if teller.quiet >= teller.max_gap:
+        problems.append(
+            f"storyteller.quiet: {teller.quiet} must be less than max_gap ({teller.max_gap})"
+        )
     for i, sched in enumerate(s.legends):
         if sched.legend not in LEGENDS:
             known = ", ".join(LEGENDS)
@@ -264,19 +279,33 @@ MAX_FILE_CREATURES = 1000
 """A scenario file's limits (the benches build bigger Woods in code, `large_scenario`)."""
 
 
+def bundled_scenarios() -> tuple[str, ...]:
+    """Names of the scenarios that ship with smallwood (`default`, `wide_wood`, ...)."""
+    folder = resources.files("server.world").joinpath("scenarios")
+    return tuple(
+        sorted(f.name.removesuffix(".toml") for f in folder.iterdir() if f.name.endswith(".toml"))
+    )
+
+
 def load_scenario(path: str | Path | None = None) -> Scenario:
-    """Read a scenario from a .toml or .json file; None gives the default Wood.
+    """Read a scenario from a .toml or .json file, or a bundled one by name (`wide_wood`);
+    None gives the default Wood.
 
     A file over `MAX_FILE_BYTES`, with more than `MAX_FILE_CREATURES` creatures, or nested
     too deeply to decode is refused with a `ScenarioError` that says so."""
-    if path is None:
-        text = resources.files("server.world").joinpath("scenarios/default.toml").read_text()
-        return parse_scenario(tomllib.loads(text), source="default.toml")
+    name = "default" if path is None else str(path)
+    if name in bundled_scenarios() and (path is None or not Path(path).exists()):
+        text = resources.files("server.world").joinpath(f"scenarios/{name}.toml").read_text()
+        return parse_scenario(tomllib.loads(text), source=f"{name}.toml")
+    assert path is not None
     path = Path(path)
     try:
         raw = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read the scenario file ({exc.strerror})") from None
+        known = ", ".join(bundled_scenarios())
+        raise ScenarioError(
+            f"{path}: cannot read the scenario file ({exc.strerror}); bundled scenarios: {known}"
+        ) from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
     if len(raw) > MAX_FILE_BYTES:
@@ -341,6 +370,7 @@ __all__ = [
     "ScenarioError",
     "ScheduledLegend",
     "Storyteller",
+    "bundled_scenarios",
     "large_scenario",
     "load_scenario",
     "parse_scenario",

@@ -135,7 +135,9 @@ class WorldState:
     """This season's luck per good: a multiplier on every maker's yield, drawn each season."""
 
     def copy(self) -> WorldState:
-        rng = random.Random()
+        # A bare generator given the state directly: seeding one first (from the OS's
+        # entropy) would cost several times the copy itself, every tick.
+        rng = random.Random.__new__(random.Random)
         rng.setstate(self.rng.getstate())
         return WorldState(
             self.scenario,

@@ -15,11 +15,12 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from clients.bench_viewer import CHROMIUM, CHROMIUM_ARGS
 from server.serve import Server, start
-from tests.server.conftest import config
+from tests.server.conftest import ADMIN, config
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -122,3 +123,28 @@ async def browser() -> AsyncIterator[Any]:
             yield launched
         finally:
             await launched.close()
+
+
+ARTIFACTS = Path(os.environ.get("SMALLWOOD_ARTIFACTS", "test-artifacts")) / "screenshots"
+"""Where the browser tests write screenshots of what they saw (an artifact, not a golden)."""
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Callable[[str], Path]:
+    """`shots("name")`: a PNG path for this test's screenshot called `name`."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def path(name: str) -> Path:
+        return ARTIFACTS / f"{request.node.name}-{name}.png".replace("/", "_")
+
+    return path
+
+
+async def admin(wood: Wood, method: str, path: str, body: Any = None) -> Any:
+    """Call the admin API as an operator; the reply's JSON."""
+    async with aiohttp.ClientSession() as http:
+        reply = await http.request(
+            method, wood.http + path, json=body, headers={"Authorization": f"Bearer {ADMIN}"}
+        )
+        assert reply.status < 300, await reply.text()
+        return await reply.json()

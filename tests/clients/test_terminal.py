@@ -37,7 +37,7 @@ def test_a_frame_shows_every_creature_and_good() -> None:
         assert creature["name"] in text
     for good in world["goods"]:
         assert good in text
-    assert "winter fuel" in text
+    assert "fuel ██" in text
 
 
 def test_a_large_world_lists_all_fifty() -> None:
@@ -57,10 +57,10 @@ def test_a_stale_world_says_so() -> None:
 
 
 def test_viewer_urls() -> None:
-    assert viewer_url("http://h:1") == "ws://h:1/ws"
-    assert viewer_url("https://h/", 5) == "wss://h/ws?since=5"
-    assert viewer_url("ws://h:2/ws", 7) == "ws://h:2/ws?since=7"
-    assert viewer_url("h:3") == "ws://h:3/ws"
+    assert viewer_url("http://h:1") == "ws://h:1/ws?status=1"
+    assert viewer_url("https://h/", 5) == "wss://h/ws?status=1&since=5"
+    assert viewer_url("ws://h:2/ws", 7) == "ws://h:2/ws?status=1&since=7"
+    assert viewer_url("h:3") == "ws://h:3/ws?status=1"
 
 
 async def test_following_a_server_reproduces_its_snapshot(wood: Wood) -> None:
@@ -159,3 +159,93 @@ async def test_a_dead_url_says_it_cannot_reach_it(caplog: pytest.LogCaptureFixtu
     console = Console(record=True, width=80, color_system=None)
     console.print(render(None, status="connecting", problem=view.problem))
     assert "cannot reach http://127.0.0.1:9, retrying" in console.export_text()
+
+
+def sized_frame(world: dict[str, object], width: int, height: int) -> list[str]:
+    console = Console(record=True, width=width, height=height, color_system=None)
+    console.print(render(world, [], height=height))
+    return console.export_text().rstrip("\n").splitlines()
+
+
+def test_at_80x24_the_frame_fits_and_shows_every_creature_and_good() -> None:
+    world = busy_world()
+    lines = sized_frame(world, 80, 24)
+    text = "\n".join(lines)
+    assert len(lines) <= 24
+    assert max(len(line) for line in lines) <= 80
+    for creature in world["creatures"].values():  # type: ignore[attr-defined]
+        assert creature["name"] in text
+    for good in world["goods"]:  # type: ignore[attr-defined]
+        assert good in text
+    assert lines[0].startswith("● live")
+
+
+def test_a_bigger_terminal_shows_more_of_a_big_cast_richest_first() -> None:
+    world = world_document(new_world(large_scenario(50), 1))
+    small = "\n".join(sized_frame(world, 80, 24))
+    big = "\n".join(sized_frame(world, 160, 60))
+    shown = [c["name"] for c in world["creatures"].values()]
+
+    def count(text: str) -> int:
+        return sum(1 for name in shown if f"{name} (" in text)
+
+    assert 3 <= count(small) < count(big)
+    assert "of 50" in small
+    assert len(big.splitlines()) <= 60
+
+
+@pytest.mark.parametrize(
+    ("status", "word"),
+    [
+        ("paused", "‖ paused"),
+        ("idle", "○ idle"),
+        ("degraded", "▲ degraded"),
+        ("stale", "■ stale"),
+        ("reconnecting", "↻ reconnecting"),
+    ],
+)
+def test_each_world_state_has_its_own_word(status: str, word: str) -> None:
+    console = Console(record=True, width=80, color_system=None)
+    console.print(render(busy_world(), [], status=status, height=24))  # type: ignore[arg-type]
+    assert console.export_text().startswith(word)
+
+
+async def test_pausing_the_world_shows_paused_within_a_tick_and_resuming_live(
+    wood: Wood,
+) -> None:
+    view = WorldView()
+    server = wood.running
+
+    async def watch_it() -> None:
+        async for _ in follow(wood.http, view):
+            pass
+
+    task = asyncio.create_task(watch_it())
+    try:
+        await until(lambda: view.status == "live" and view.server is not None)
+        loop = asyncio.get_running_loop()
+        paused_at = loop.time()
+        server.clock.pause()
+        await until(lambda: view.status == "paused", timeout=server.clock.period)
+        assert loop.time() - paused_at <= server.clock.period
+        console = Console(record=True, width=80, color_system=None)
+        console.print(render(view.world, [], status=view.status, height=24))
+        assert console.export_text().startswith("‖ paused")
+        server.clock.resume()
+        await until(lambda: view.status == "live", timeout=2)
+        assert view.server is not None and view.server["status"] == "live"
+    finally:
+        task.cancel()
+
+
+def test_silence_turns_a_running_world_stale_and_a_drop_reconnecting() -> None:
+    view = WorldView(world={"tick": 1}, seq=1, link="open")
+    view.server = {"status": "live", "period": 0.5}
+    assert view.status == "live"
+    view.last_delta -= 0.5 * 3 + 1.1
+    assert view.status == "stale"
+    assert "no tick for" in view.reason
+    view.server = {"status": "paused", "period": 0.5, "reason": None}
+    assert view.status == "paused"  # a paused world is silent on purpose
+    view.link = "down"
+    assert view.status == "reconnecting"

@@ -26,6 +26,10 @@ class TimeoutError(Exception):
     pass
 
 
+class NotFoundError(Exception):
+    """Named as modal.exception.NotFoundError, which is how the engine recognises it."""
+
+
 class FakeCall:
     def __init__(self, texts: list[str | None], delay: float) -> None:
         self.texts = texts
@@ -48,11 +52,30 @@ class FakeCall:
 class FakeCls:
     """Stands in for `modal.Cls.from_name(...)`: calling it gives an object with `generate`."""
 
-    def __init__(self, delay: float = 0.0, fail: bool = False) -> None:
+    def __init__(
+        self,
+        delay: float = 0.0,
+        fail: bool = False,
+        *,
+        deployed: bool = True,
+        spawn_delay: float = 0.0,
+    ) -> None:
         self.delay = delay
         self.fail = fail
+        self.deployed = deployed
+        self.spawn_delay = spawn_delay
         self.calls: list[FakeCall] = []
         self.params: dict[str, Any] = {}
+        self.hydrated = 0
+        self.hydrate = _Aio(self._hydrate)
+
+    async def _hydrate(self) -> FakeCls:
+        self.hydrated += 1
+        if not self.deployed:
+            raise NotFoundError(
+                "Lookup failed for Cls 'Inference' from the 'smallwood-inference' app"
+            )
+        return self
 
     def __call__(self, **params: Any) -> Any:
         self.params = params
@@ -64,6 +87,7 @@ class FakeCls:
                 async def _spawn(prompts: Sequence[str], schema: Any, max_tokens: int) -> FakeCall:
                     if outer.fail:
                         raise RuntimeError("App 'smallwood-inference' not found")
+                    await asyncio.sleep(outer.spawn_delay)
                     call = FakeCall([f"answer to {p}" for p in prompts], outer.delay)
                     outer.calls.append(call)
                     return call
@@ -109,3 +133,69 @@ async def test_a_missing_deployment_is_a_clear_error() -> None:
     engine = ModalEngine(cls=FakeCls(fail=True))
     with pytest.raises(ModalEngineError, match=r"modal deploy modal_inference\.py"):
         await engine.generate(["a"], schema={}, max_tokens=8)
+
+
+async def test_a_missing_deployment_fails_fast_before_any_call() -> None:
+    cls = FakeCls(deployed=False)
+    engine = ModalEngine(cls=cls)
+    with pytest.raises(ModalEngineError, match=r"not deployed on Modal: run `modal deploy"):
+        await engine.generate(["a"], schema={}, max_tokens=8)
+    assert cls.hydrated == 1 and cls.calls == []
+
+
+async def test_no_token_fails_fast_with_what_to_run(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real Modal client, with no token anywhere: refused before any network call."""
+    pytest.importorskip("modal")
+    import modal
+
+    monkeypatch.delenv("MODAL_TOKEN_ID", raising=False)
+    monkeypatch.delenv("MODAL_TOKEN_SECRET", raising=False)
+    monkeypatch.setattr(modal.config.config, "get", lambda key, **_: None)
+    with pytest.raises(ModalEngineError, match=r"no Modal token here: run `modal token new`"):
+        await ModalEngine().generate(["a"], schema={}, max_tokens=8)
+
+
+async def test_the_server_refuses_to_start_on_an_undeployed_app(tmp_path: Any) -> None:
+    from server.minds.prompts import render_chatml
+    from server.serve import ServeConfig, start
+
+    def starter(options: Any) -> Any:
+        return ModalEngine(cls=FakeCls(deployed=False)), render_chatml
+
+    cfg = ServeConfig(brain="modal", data_dir=tmp_path / "data", port=0, seed=1, tick=0.1)
+    with pytest.raises(Exception, match=r"failed its warm-up batch.*modal deploy"):
+        await start(cfg, engines=starter)
+
+
+async def test_a_batch_cancelled_during_spawn_cancels_its_call_when_it_lands() -> None:
+    cls = FakeCls(delay=5, spawn_delay=0.1)
+    engine = ModalEngine(cls=cls)
+    batch = asyncio.create_task(engine.generate(["a"], schema={}, max_tokens=8))
+    await asyncio.sleep(0.03)  # the spawn is on the wire
+    batch.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await batch
+    assert cls.calls == []
+    await engine.aclose()  # waits for the spawn to land and its cancel to reach Modal
+    (call,) = cls.calls
+    assert call.cancelled
+
+
+async def test_deadline_misses_with_no_container_answering_back_off() -> None:
+    """A deployment whose container never answers (its @modal.enter crash-loops): each miss
+    without an answer is an engine failure, so the brain stops spawning every tick."""
+    cls = FakeCls(delay=3600)
+    engine = ModalEngine(cls=cls)
+    scenario = load_scenario()
+    brain = ModelBrain(engine, PromptBuilder(scenario), backoff_first_s=30)
+    observations = observe_all(new_world(scenario, 1))
+    first = await brain.decide(observations, deadline=time.monotonic() + 0.05)
+    assert {r.noop_reason for r in first.values()} == {"deadline"}
+    for _ in range(3):
+        later = await brain.decide(observations, deadline=time.monotonic() + 0.05)
+        assert {r.noop_reason for r in later.values()} == {"backoff"}
+    assert len(cls.calls) == 1 and brain.failures == 1
+    await engine.aclose()
+    assert cls.calls[0].cancelled

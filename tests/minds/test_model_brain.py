@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -152,8 +153,10 @@ async def test_late_answers_are_discarded(
 async def test_an_abortable_engine_is_cancelled_at_the_deadline(
     builder: PromptBuilder, observations: dict[str, Observation]
 ) -> None:
-    engine = FakeEngine(hang=True, aborts=True)
+    engine = FakeEngine(aborts=True)
     brain = ModelBrain(engine, builder)
+    await brain.decide(observations, deadline=_deadline(1))  # it has answered before
+    engine.hang = True
     started = time.monotonic()
     results = await brain.decide(observations, deadline=_deadline(0.1))
     assert time.monotonic() - started < 0.1 + SLACK_S
@@ -163,7 +166,7 @@ async def test_an_abortable_engine_is_cancelled_at_the_deadline(
     engine.hang = False
     results = await brain.decide(observations, deadline=_deadline(1))
     assert {r.status for r in results.values()} <= {"ok", "repaired"}
-    assert len(engine.batches) == 2
+    assert len(engine.batches) == 3
 
 
 async def test_a_hanging_engine_never_holds_the_tick(
@@ -205,6 +208,37 @@ async def test_a_failing_engine_backs_off_exponentially(
     results = await brain.decide(observations, deadline=_deadline(1))
     assert {r.status for r in results.values()} <= {"ok", "repaired"}
     assert brain.failures == 0
+
+
+async def test_an_engine_that_never_answers_is_backed_off_not_asked_every_tick(
+    builder: PromptBuilder, observations: dict[str, Observation]
+) -> None:
+    """Misses from an engine that never answered count as failures (a crash-looping
+    container), and so does the third miss in a row of one that did; fewer are only slow
+    batches; any answer ends the back-off."""
+    engine = FakeEngine(hang=True, aborts=True)
+    clock = FakeClock()
+    brain = ModelBrain(engine, builder, clock=clock, backoff_first_s=1.0)
+    results = await brain.decide(observations, deadline=_deadline(0.05))
+    assert {r.noop_reason for r in results.values()} == {"deadline"}
+    assert brain.failures == 1 and brain.backoff_until == 1.0  # never answered: a failure
+    results = await brain.decide(observations, deadline=_deadline(0.05))
+    assert {r.noop_reason for r in results.values()} == {"backoff"}
+    assert len(engine.batches) == 1
+    clock.now = 1.0
+    await brain.decide(observations, deadline=_deadline(0.05))
+    assert brain.failures == 2 and brain.backoff_until == 3.0
+    clock.now = 3.0
+    engine.hang = False
+    await brain.decide(observations, deadline=_deadline(1))
+    await asyncio.sleep(0)
+    assert brain.failures == 0 and brain.backoff_until == -math.inf
+    engine.hang = True
+    for _ in range(2):
+        await brain.decide(observations, deadline=_deadline(0.05))
+        assert brain.failures == 0  # slow batches after answers are not failures
+    await brain.decide(observations, deadline=_deadline(0.05))
+    assert brain.failures == 1  # the third miss in a row is
 
 
 async def test_garbage_missing_and_refused_answers(

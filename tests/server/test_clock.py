@@ -80,7 +80,7 @@ async def run_for(clock: Clock, seconds: float) -> None:
 
 
 def noops(clock: Clock) -> dict[str, float]:
-    return {dict(k)["reason"]: v for k, v in clock.metrics.noops.values.items()}
+    return {dict(k)["reason"]: v for k, v in clock.metrics.noops.values.items() if v}
 
 
 async def test_a_slow_brain_never_delays_the_next_tick(store: Store) -> None:
@@ -194,3 +194,32 @@ async def test_the_published_document_says_who_drives_each_creature(store: Store
     assert {c["driver"] for c in model.document(model.state)["creatures"].values()} == {"model"}
     model.idle, model.config.idle = True, "scripted"  # an idle world runs on the fallback
     assert {c["driver"] for c in model.document(model.state)["creatures"].values()} == {"script"}
+
+
+async def test_metrics_expose_decisions_by_brain_and_status_through_prometheus_client(
+    store: Store,
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    clock = make_clock(store, brains={"scripted": BrokenBrain()})
+    await clock.tick(deadline=time.monotonic() + 0.02)
+    clock.brains = {"scripted": ForgetfulBrain()}
+    await clock.tick(deadline=time.monotonic() + 0.02)
+    families = {f.name: f for f in text_string_to_metric_families(clock.metrics.render())}
+    decisions = {
+        (s.labels["brain"], s.labels["status"]): s.value
+        for s in families["smallwood_decisions"].samples
+    }
+    assert decisions == {("broken", "noop"): 5.0, ("forgetful", "noop"): 5.0}
+    noops = {s.labels["reason"]: s.value for s in families["smallwood_noops"].samples}
+    assert noops["brain_error"] == 5 and noops["missing"] == 5 and noops["thinking"] == 0
+    (error,) = families["smallwood_brain_errors"].samples
+    assert error.labels == {"brain": "broken", "error": "RuntimeError"} and error.value == 1
+    assert families["smallwood_ticks"].samples[0].value == 2
+    assert clock.health_report() == {
+        "ok": False,
+        "problems": [
+            "brain 'broken' failing: RuntimeError: engine on fire "
+            "(failed calls in a row: 1, for 0 s)"
+        ],
+    }

@@ -1,28 +1,52 @@
 // chart.js: a small line chart on a canvas, for price history with season bands.
 //
 //   const chart = new LineChart(container, { height: 90 });
-//   chart.update({ x: [1, 2, 3], series: [{ values: [4, 4.2, null], color: "#c8873a" }],
-//                  bands: [{ from: 1, to: 3, color: "rgba(...)", label: "spring" }] });
+//   chart.update({ x: [1, 2, 3], series: [{ values: [4, 4.2, null], color: "#c8873a", name: "ref" }],
+//                  bands: [{ from: 1, to: 3, color: "rgba(...)", label: "spring" }],
+//                  spans: [{ from: 2, to: 9, label: "The Drought" }],   // legends, marked
+//                  years: { perYear: 100 } });                          // a tick and year axis
+//
+// The x axis is labelled in ticks, with a "year N" mark where a year begins; hovering (or
+// tapping) shows a read-out of every series at that tick, and `axisLabels()` says which
+// labels were drawn (for tests and screen readers).
 //
 // Nulls break a line (a good that has not traded yet). Drawing is coalesced into one
 // requestAnimationFrame, and the canvas follows its container's size and the pixel ratio.
 
+import { safeText } from "./wood.js";
+
 const FONT = "11px system-ui, sans-serif";
 
 export class LineChart {
-  constructor(container, { height = 96, padding = [6, 34, 14, 4], grid = 3, label = null } = {}) {
+  constructor(container, { height = 96, padding = [6, 34, 16, 4], grid = 3, label = null, format = null } = {}) {
     this.container = container;
     this.height = height;
     this.padding = padding; // top, right, bottom, left
     this.grid = grid;
     this.label = label;
-    this.data = { x: [], series: [], bands: [] };
+    this.format = format || ((v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1)));
+    this.data = { x: [], series: [], bands: [], spans: [] };
+    this.labels = [];
+    this.hover = null; // index under the pointer
+    container.style.position = "relative";
     this.canvas = document.createElement("canvas");
     this.canvas.style.display = "block";
     this.canvas.style.width = "100%";
     this.canvas.style.height = `${height}px`;
     this.canvas.setAttribute("role", "img");
     container.append(this.canvas);
+    this.readout = document.createElement("div");
+    this.readout.className = "chart-readout";
+    this.readout.hidden = true;
+    container.append(this.readout);
+    const move = (e) => this._hover(e);
+    this.canvas.addEventListener("pointermove", move);
+    this.canvas.addEventListener("pointerdown", move);
+    this.canvas.addEventListener("pointerleave", () => {
+      this.hover = null;
+      this.readout.hidden = true;
+      this.schedule();
+    });
     this.width = container.clientWidth || 300;
     this.pending = false;
     if (typeof ResizeObserver !== "undefined") {
@@ -41,6 +65,43 @@ export class LineChart {
   update(data) {
     this.data = data;
     this.schedule();
+    if (this.hover !== null) this._readout();
+  }
+
+  /** The x axis labels drawn last: [{text, x}] (tick numbers and "year N" marks). */
+  axisLabels() {
+    return this.labels.slice();
+  }
+
+  _hover(e) {
+    const { x } = this.data;
+    if (!x.length || !this.geometry) return;
+    const rect = this.canvas.getBoundingClientRect();
+    const { left, plotW, x0, x1 } = this.geometry;
+    const t = x0 + ((e.clientX - rect.left - left) / plotW) * (x1 - x0);
+    let best = 0;
+    for (let i = 1; i < x.length; i += 1) if (Math.abs(x[i] - t) < Math.abs(x[best] - t)) best = i;
+    this.hover = best;
+    this._readout();
+    this.schedule();
+  }
+
+  _readout() {
+    const { x, series, seasons } = this.data;
+    const i = Math.min(this.hover, x.length - 1);
+    if (i < 0) return;
+    const parts = [`tick ${x[i]}`];
+    if (seasons && seasons[i]) parts.push(seasons[i]);
+    for (const s of series) {
+      const v = s.values[i];
+      if (v !== null && v !== undefined) parts.push(`${s.name || ""} ${this.format(v)}`.trim());
+    }
+    const span = (this.data.spans || []).find((sp) => sp.from <= x[i] && x[i] <= sp.to);
+    if (span) parts.push(span.label);
+    this.readout.textContent = safeText(parts.join(" · "));
+    this.readout.hidden = false;
+    const px = this.geometry ? this.geometry.px(x[i]) : 0;
+    this.readout.style.left = `${Math.max(0, Math.min(this.width - 160, px - 80))}px`;
   }
 
   schedule() {
@@ -97,17 +158,64 @@ export class LineChart {
       if (b <= a) continue;
       ctx.fillStyle = band.color;
       ctx.fillRect(a, top, b - a, plotH);
-      if (band.label && b - a > 44) {
-        ctx.fillStyle = "rgba(128,128,128,0.9)";
-        ctx.font = FONT;
-        ctx.textBaseline = "bottom";
-        ctx.fillText(band.label, a + 3, h - 1);
-      }
+
     }
 
     const css = getComputedStyle(this.container);
     const ink = css.getPropertyValue("--chart-ink").trim() || "#888";
     const gridInk = css.getPropertyValue("--chart-grid").trim() || "rgba(128,128,128,0.25)";
+    this.geometry = { left, plotW, x0, x1, px };
+
+    // Legends: a bar along the top of the plot from the tick a legend began to its end.
+    for (const span of this.data.spans || []) {
+      const a = Math.max(left, px(span.from - 0.5));
+      const b = Math.min(left + plotW, px(span.to + 0.5));
+      if (b <= a) continue;
+      ctx.fillStyle = span.color || "rgba(217, 164, 65, 0.85)";
+      ctx.fillRect(a, top, b - a, 3);
+      ctx.fillStyle = "rgba(217, 164, 65, 0.10)";
+      ctx.fillRect(a, top + 3, b - a, plotH - 3);
+    }
+
+    // The time axis: tick numbers at round steps, and a mark where each year begins.
+    this.labels = [];
+    ctx.font = FONT;
+    ctx.textBaseline = "bottom";
+    ctx.fillStyle = ink;
+    const span = Math.max(1, x1 - x0);
+    const roughly = Math.max(2, Math.floor(plotW / 70));
+    const step = niceStep(span / roughly);
+    let lastRight = -Infinity;
+    const perYear = this.data.years?.perYear;
+    if (perYear) {
+      for (let y = Math.ceil((x0 - 1) / perYear) * perYear + 1; y <= x1; y += perYear) {
+        if (y < x0) continue;
+        const X = Math.round(px(y)) + 0.5;
+        ctx.strokeStyle = ink;
+        ctx.beginPath();
+        ctx.moveTo(X, top);
+        ctx.lineTo(X, top + plotH);
+        ctx.stroke();
+        const text = `year ${Math.floor((y - 1) / perYear) + 1}`;
+        ctx.fillText(text, X + 2, h - 1);
+        lastRight = X + 2 + ctx.measureText(text).width;
+        this.labels.push({ text, x: X });
+      }
+    }
+    ctx.strokeStyle = gridInk;
+    for (let t = Math.ceil(x0 / step) * step; t <= x1; t += step) {
+      const X = px(t);
+      const text = String(t);
+      const wText = ctx.measureText(text).width;
+      ctx.beginPath();
+      ctx.moveTo(Math.round(X) + 0.5, top + plotH);
+      ctx.lineTo(Math.round(X) + 0.5, top + plotH + 3);
+      ctx.stroke();
+      const at = Math.max(left, Math.min(left + plotW - wText, X - wText / 2));
+      if (this.labels.some((l) => Math.abs(l.x - X) < wText + 50 && l.text.startsWith("year")) && at < lastRight + 4) continue;
+      ctx.fillText(text, at, h - 1);
+      this.labels.push({ text, x: X });
+    }
     ctx.font = FONT;
     ctx.textBaseline = "middle";
     ctx.lineWidth = 1;
@@ -120,7 +228,8 @@ export class LineChart {
       ctx.lineTo(left + plotW, y);
       ctx.stroke();
       ctx.fillStyle = ink;
-      ctx.fillText(v >= 100 ? v.toFixed(0) : v.toFixed(1), left + plotW + 4, y);
+      ctx.textBaseline = "middle";
+      ctx.fillText(this.format(v), left + plotW + 4, y);
     }
 
     for (const s of series) {
@@ -151,8 +260,25 @@ export class LineChart {
         ctx.fill();
       }
     }
+    if (this.hover !== null && this.hover < x.length) {
+      const X = Math.round(px(x[this.hover])) + 0.5;
+      ctx.strokeStyle = ink;
+      ctx.setLineDash([2, 2]);
+      ctx.beginPath();
+      ctx.moveTo(X, top);
+      ctx.lineTo(X, top + plotH);
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
     if (this.label) this.canvas.setAttribute("aria-label", this.label);
   }
+}
+
+/** A round step (1, 2, 5 × 10^n) near `raw`. */
+export function niceStep(raw) {
+  const p = 10 ** Math.floor(Math.log10(Math.max(1, raw)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
+  return 10 * p;
 }
 
 /** Season bands from a season per tick: contiguous runs become bands. */

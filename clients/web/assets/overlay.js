@@ -1,35 +1,81 @@
 // The stream overlay: the moments that matter, large and outlined, on a transparent page.
 //
-// URL options:
-//   widgets   comma list of moments, prices, ticker, mood (default moments,prices,ticker)
+// URL options (a bad one is reported in the console and in a dev hint on the page):
+//   widgets   comma list of moments, prices, ticker, mood, title (default moments,prices,ticker)
 //   theme     dark (light text, dark outline; default) or light
 //   corner    br, bl, tr or tl: where the stack of widgets sits (default br)
 //   big       a trade worth at least this many pebbles is a moment (default 25)
-//   creatures how many creatures the mood widget lists (default 6)
-//   hold      seconds a moment stays up (default 7)
-import { WoodStream, fmt, h, serverBase, setText } from "./wood.js";
+//   creatures how many creatures the mood widget lists (1 to 12, default 6)
+//   hold      seconds a moment stays up (2 to 60, default 7)
+//   title     the title widget's heading (default: the world's name); implies widgets+=title
+//   cta       the title widget's call to action, e.g. "join at wood.example/play"
+//   badge     on (default): the world state badge; trouble: only when not live; off
+//   speed     ticker speed in pixels a second (20 to 400, default 90)
+import { WoodStream, fmt, h, renderBadge, serverBase, setText } from "./wood.js";
 
 const params = new URLSearchParams(location.search);
-const KNOWN_WIDGETS = ["moments", "prices", "ticker", "mood"];
+const KNOWN_WIDGETS = ["moments", "prices", "ticker", "mood", "title"];
 const DEFAULT_WIDGETS = "moments,prices,ticker";
+const KNOWN_OPTIONS = ["widgets", "theme", "corner", "big", "creatures", "hold", "title", "cta", "badge", "speed", "server"];
+const problems = [];
+
+function choice(name, allowed, fallback) {
+  const value = params.get(name);
+  if (value === null) return fallback;
+  if (allowed.includes(value)) return value;
+  problems.push(`${name}="${value}" is not one of ${allowed.join(", ")}; using ${fallback}`);
+  return fallback;
+}
+
+function number(name, fallback, lo, hi) {
+  const raw = params.get(name);
+  if (raw === null) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(value)) {
+    problems.push(`${name}="${raw}" is not a number; using ${fallback}`);
+    return fallback;
+  }
+  if (value < lo || value > hi) {
+    const kept = Math.max(lo, Math.min(hi, value));
+    problems.push(`${name}=${raw} is outside ${lo} to ${hi}; using ${kept}`);
+    return kept;
+  }
+  return value;
+}
+
+for (const key of new Set(params.keys())) {
+  if (!KNOWN_OPTIONS.includes(key)) problems.push(`unknown option "${key}" ignored; known: ${KNOWN_OPTIONS.join(", ")}`);
+}
 const WIDGETS = new Set((params.get("widgets") || DEFAULT_WIDGETS).split(",").map((s) => s.trim()).filter(Boolean));
 for (const name of WIDGETS) {
   // A typo would otherwise just leave a widget missing from the stream, with no hint why.
-  if (!KNOWN_WIDGETS.includes(name)) console.warn(`smallwood overlay: unknown widget "${name}" ignored; known: ${KNOWN_WIDGETS.join(", ")}`);
+  if (!KNOWN_WIDGETS.includes(name)) problems.push(`unknown widget "${name}" ignored; known: ${KNOWN_WIDGETS.join(", ")}`);
 }
-const THEME = params.get("theme") === "light" ? "light" : "dark";
-const CORNER = ["br", "bl", "tr", "tl"].includes(params.get("corner")) ? params.get("corner") : "br";
-const BIG = Number(params.get("big") || 25);
-const MOOD_ROWS = Math.max(1, Math.min(12, Number(params.get("creatures") || 6)));
-const HOLD_MS = Math.max(2, Number(params.get("hold") || 7)) * 1000;
+if (params.has("title") || params.has("cta")) WIDGETS.add("title");
+const THEME = choice("theme", ["dark", "light"], "dark");
+const CORNER = choice("corner", ["br", "bl", "tr", "tl"], "br");
+const BADGE = choice("badge", ["on", "trouble", "off"], "on");
+const BIG = number("big", 25, 0, 1e9);
+const MOOD_ROWS = Math.round(number("creatures", 6, 1, 12));
+const HOLD_MS = number("hold", 7, 2, 60) * 1000;
+const SPEED = number("speed", 90, 20, 400);
+const TITLE = (params.get("title") || "").slice(0, 80);
+const CTA = (params.get("cta") || "").slice(0, 120);
 const MAX_MOMENTS = 3;
-const TICKER_CHIPS = 8;
+const TICKER_CHIPS = 24;
 const FORTUNE_STEP = 50;
 
 document.body.dataset.theme = THEME;
 document.body.dataset.corner = CORNER;
+document.body.dataset.badge = BADGE;
 for (const name of KNOWN_WIDGETS) {
   document.getElementById(name).hidden = !WIDGETS.has(name);
+}
+if (problems.length) {
+  for (const p of problems) console.warn(`smallwood overlay: ${p}`);
+  const hint = document.getElementById("dev-hint");
+  hint.replaceChildren(h("strong", { text: "overlay options: " }), ...problems.map((p) => h("div", { text: p })));
+  hint.hidden = false;
 }
 
 const $ = (id) => document.getElementById(id);
@@ -67,7 +113,7 @@ function momentsOf(world, events) {
         }
         break;
       case "legend_began":
-        moment("legend", `📜 ${e.title}${e.rumour ? " (rumour)" : ""}`, e.story);
+        moment("legend", `${e.title}${e.rumour ? " (rumour)" : ""}`, e.story);
         break;
       case "rumour_resolved":
         moment("legend", e.true ? "The rumour was true" : "The rumour was false", e.outcome);
@@ -151,26 +197,62 @@ function renderMood(world) {
     box.dataset.key = key;
     box.replaceChildren(h("div", { class: "title line", text: "Mood of the richest" }),
       ...rows.map(([id, c]) => h("div", { class: "line", "data-creature": id },
-        h("span", { class: "who", text: c.name }), h("span", { class: "bar" }, h("span", { class: "fill", style: "display:block" })))));
+        h("span", { class: "who", text: c.name }), h("span", { class: "bar" }, h("span", { class: "fill", style: "display:block" })),
+        h("span", { class: "val" }))));
   }
   for (const [id, c] of rows) {
-    const fill = box.querySelector(`[data-creature="${CSS.escape(id)}"] .fill`);
+    const line = box.querySelector(`[data-creature="${CSS.escape(id)}"]`);
+    const fill = line?.querySelector(".fill");
     if (!fill) continue;
+    setText(line.querySelector(".val"), `${Math.round(Math.max(0, Math.min(1, c.mood)) * 100)}%`);
     fill.style.transform = `scaleX(${Math.max(0, Math.min(1, c.mood)).toFixed(3)})`;
     fill.dataset.level = c.mood < 0.3 ? "low" : c.mood < 0.6 ? "mid" : "high";
   }
 }
 
+// The ticker scrolls right to left at SPEED px/s: new trades join at the end of the track,
+// a chip that has left on the left goes round to the end again until newer chips replace it.
+let tickerOffset = 0;
+let tickerLast = null;
+
+function tradeChip(world, e) {
+  return h("span", { class: "chip", "data-good": e.good }, h("b", { text: e.good }), ` ${e.qty} @ ${fmt(e.price)} `,
+    `${nameOf(world, e.seller)} sold to ${nameOf(world, e.buyer)}`);
+}
+
 function renderTicker(world, events) {
   if (!WIDGETS.has("ticker")) return;
-  const box = $("ticker");
-  const chips = events
-    .filter((e) => e.type === "trade_cleared")
-    .map((e) => h("span", { class: "chip" }, h("b", { text: e.good }), ` ${e.qty} @ ${fmt(e.price)} `,
-      `${nameOf(world, e.seller)} → ${nameOf(world, e.buyer)}`));
+  const track = $("ticker-track");
+  const chips = events.filter((e) => e.type === "trade_cleared").map((e) => tradeChip(world, e));
   if (!chips.length) return;
-  box.prepend(...chips.reverse());
-  while (box.children.length > TICKER_CHIPS) box.lastElementChild.remove();
+  track.append(...chips);
+  // Too many queued: the oldest not yet shown go first.
+  while (track.children.length > TICKER_CHIPS) track.firstElementChild.remove();
+}
+
+function scrollTicker(now) {
+  const track = $("ticker-track");
+  const dt = tickerLast === null ? 0 : Math.min(100, now - tickerLast);
+  tickerLast = now;
+  const first = track.firstElementChild;
+  if (first && track.scrollWidth > 0) {
+    tickerOffset += (SPEED * dt) / 1000;
+    const gone = first.offsetWidth + 36;
+    if (tickerOffset >= gone) {
+      tickerOffset -= gone;
+      track.append(first); // round again, behind the newest
+    }
+    track.style.transform = `translateX(${-tickerOffset.toFixed(1)}px)`;
+  }
+  requestAnimationFrame(scrollTicker);
+}
+if (WIDGETS.has("ticker")) requestAnimationFrame(scrollTicker);
+
+function renderTitle(world) {
+  if (!WIDGETS.has("title")) return;
+  setText($("title-name"), TITLE || world.scenario);
+  setText($("title-cta"), CTA);
+  $("title-cta").hidden = !CTA;
 }
 
 // ---- wiring ----------------------------------------------------------------------------
@@ -182,8 +264,9 @@ stream.addEventListener("snapshot", (e) => {
   requestAnimationFrame(() => {
     renderPrices(world);
     renderMood(world);
-    $("ticker").replaceChildren();
+    $("ticker-track").replaceChildren();
     renderTicker(world, recent.slice(-TICKER_CHIPS));
+    renderTitle(world);
     document.body.dataset.tick = String(world.tick);
   });
 });
@@ -200,9 +283,11 @@ stream.addEventListener("delta", (e) => {
   });
 });
 
-// Silent reconnects: the overlay never shows connection trouble on stream.
+// The same badge as every client; `badge=trouble` shows it only when the world is not live.
 stream.addEventListener("status", (e) => {
   document.body.dataset.status = e.detail.status;
+  renderBadge($("badge"), e.detail.status, e.detail.reason);
+  $("badge").hidden = BADGE === "off" || (BADGE === "trouble" && e.detail.status === "live");
 });
 window.smallwood = stream;
 stream.start();

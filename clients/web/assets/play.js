@@ -1,9 +1,9 @@
 // The play page: the bot protocol's first client, driven by a person.
 // join {token} → joined; each tick turn {tick, deadline_ms, observation} → act {tick, offers, gossip}.
-import { fmt, h, serverBase, socketUrl } from "./wood.js";
+import { OrderLog, note as noteIn, reasonText } from "./orders.js";
+import { WoodStream, fmt, h, renderBadge, safeText, serverBase, socketUrl } from "./wood.js";
 
 const MAX_OFFERS = 3;
-const LOG_ROWS = 80;
 const FINAL_CLOSE = { 4000: "another connection took this creature", 4001: "the token was revoked" };
 const $ = (id) => document.getElementById(id);
 
@@ -22,24 +22,63 @@ const SEND_NEXT = "Send on next turn";
 
 function offerRow(i) {
   return h("div", { class: "row offer-row", "data-offer": String(i) },
-    h("select", { name: `side${i}`, "aria-label": `offer ${i + 1} side` },
+    h("select", { name: `side${i}`, "aria-label": `offer ${i + 1} side`, onchange: suggestPrices },
       h("option", { value: "", text: "—" }), h("option", { value: "buy", text: "buy" }), h("option", { value: "sell", text: "sell" })),
     h("select", { name: `good${i}`, "aria-label": `offer ${i + 1} good` }),
-    h("input", { name: `qty${i}`, type: "number", min: "1", max: "999", step: "1", placeholder: "qty", "aria-label": `offer ${i + 1} quantity` }),
-    h("input", { name: `price${i}`, type: "number", min: "0.01", step: "0.01", placeholder: "limit price", "aria-label": `offer ${i + 1} limit price` }));
+    h("input", { name: `qty${i}`, type: "number", min: "1", max: "999", step: "1", placeholder: "qty", "aria-label": `offer ${i + 1} quantity`, oninput: suggestPrices }),
+    h("input", { name: `price${i}`, type: "number", min: "0.01", step: "0.01", placeholder: "limit price", "aria-label": `offer ${i + 1} limit price`, oninput: suggestPrices }),
+    h("span", { class: "hint muted small", "aria-live": "off" }));
 }
 
-function setGoods(list, prices) {
+function setGoods(list) {
   if (list.join() === goods.join()) return;
   goods = list;
   for (const select of document.querySelectorAll('select[name^="good"]')) {
     const keep = select.value;
     select.replaceChildren(...list.map((g) => h("option", { value: g, text: g })));
     if (list.includes(keep)) select.value = keep;
-    select.onchange = () => {
-      const price = select.parentElement.querySelector('input[name^="price"]');
-      if (!price.value && prices[select.value]) price.value = String(prices[select.value]);
-    };
+    select.onchange = suggestPrices;
+  }
+  suggestPrices();
+}
+
+/** The live board's price for `good`: the viewer stream's when it runs, else the last turn's. */
+function boardOf(good) {
+  const board = world?.goods?.[good];
+  if (board) return { ref: board.ref, last: board.last ?? null, tick: world.tick };
+  const obs = turn?.observation;
+  if (obs && good in obs.prices) return { ref: obs.prices[good], last: obs.last_prices[good] ?? null, tick: obs.tick };
+  return null;
+}
+
+// Every tick and every keystroke: the suggested limit is the board's price now, never a copy
+// taken when the good was chosen. The field itself holds only what the player typed.
+function suggestPrices() {
+  for (let i = 0; i < MAX_OFFERS; i += 1) {
+    const row = document.querySelector(`[data-offer="${i}"]`);
+    if (!row) continue;
+    const side = row.querySelector(`[name="side${i}"]`).value;
+    const good = row.querySelector(`[name="good${i}"]`).value;
+    const price = row.querySelector(`[name="price${i}"]`);
+    const qty = Number(row.querySelector(`[name="qty${i}"]`).value) || 0;
+    const hint = row.querySelector(".hint");
+    const board = good ? boardOf(good) : null;
+    if (!board) {
+      price.placeholder = "limit price";
+      hint.textContent = "";
+      continue;
+    }
+    price.placeholder = `board ${fmt(board.ref)}`;
+    const typed = Number(price.value);
+    const parts = [`board ${fmt(board.ref)}`];
+    if (board.last !== null) parts.push(`last ${fmt(board.last)}`);
+    if (typed > 0 && side) {
+      const gap = ((typed - board.ref) / board.ref) * 100;
+      parts.push(`${Math.abs(gap) < 0.5 ? "at" : gap > 0 ? `${fmt(gap, 0)}% above` : `${fmt(-gap, 0)}% below`} the board`);
+      if (qty > 0) parts.push(side === "buy" ? `pays at most ${fmt(typed * qty)}` : `gets at least ${fmt(typed * qty)}`);
+    }
+    hint.textContent = `${parts.join(" · ")} (tick ${board.tick})`;
+    hint.dataset.tick = String(board.tick);
   }
 }
 
@@ -76,18 +115,19 @@ function setSendButton(label, disabled) {
 function requestSend() {
   if (!socket || socket.readyState !== WebSocket.OPEN) return;
   if (turn && !pastDeadline()) {
+    pressed = true;
     sendAct();
     return;
   }
   queued = true;
   setSendButton(SEND_NEXT, true);
-  log("sent", "queued: these orders go with the next turn");
+  note("sent", "queued: these orders go with the next turn");
 }
 
 function sendAct() {
   if (!turn || !socket || socket.readyState !== WebSocket.OPEN || sentTick === turn.tick) return;
   const { offers, problems } = readOffers();
-  for (const p of problems) log("error", p);
+  for (const p of problems) note("error", p);
   // Gossip is said once: the field empties when it is sent, so "every turn" repeats only orders.
   const gossip = $("gossip").value.slice(0, 120);
   $("gossip").value = "";
@@ -96,8 +136,8 @@ function sendAct() {
   sentTick = turn.tick;
   queued = false;
   setSendButton(SEND_NOW, true);
-  const said = gossip ? `; said “${gossip}”` : "";
-  log("sent", `tick ${act.tick}: ${offers.length ? offers.map((o) => `${o.side} ${o.qty} ${o.good} @ ${o.price}`).join(", ") : "no offers"}${said}`);
+  orders.add(act, $("standing").checked && !pressed);
+  pressed = false;
 }
 
 // ---- what the creature sees ------------------------------------------------------------
@@ -127,12 +167,27 @@ function renderObservation(obs, events) {
       ["fuel", obs.fuel_good ? `${obs.fuel_good}, ${fmt(obs.fuel_per_tick)} per tick` : "none"],
       ["prices", prices.join(" · ")],
       ["legends", obs.legends.map((l) => `${l.title}${l.rumour ? " (rumour)" : ""}, ${l.ticks_left} ticks left: ${l.story}`).join(" | ") || "none"],
-      ["trades", obs.trades.slice(-5).map((t) => `${t.buyer} ← ${t.qty} ${t.good} @ ${fmt(t.price)} ← ${t.seller}`).join("; ") || "none"],
+      ["trades", obs.trades.slice(-5).map((t) => tradeLine(t, obs.name)).join("; ") || "none"],
       ["gossip", obs.gossip.slice(-3).map((g) => `${g.creature}: ${g.text}`).join(" | ") || "none"],
-      ["your news", (events || []).map(describeNews).join("; ") || "nothing"],
+      ["your news", (events || []).map((e) => describeNews(e, obs.creature)).join("; ") || "nothing"],
     ]),
   );
-  setGoods(Object.keys(obs.prices), obs.prices);
+  setGoods(Object.keys(obs.prices));
+}
+
+/**
+ * A trade as a sentence from the player's side: "you sold 2 mushrooms to Vesper at 9.37",
+ * or "Mossback bought 1 berries from Vesper at 12.95" when the player is in neither side.
+ * `buyer` and `seller` are names or ids; `me` is the player's (same kind).
+ */
+export function tradeLine(t, me, names = {}) {
+  const buyer = names[t.buyer] ?? t.buyer;
+  const seller = names[t.seller] ?? t.seller;
+  const what = `${t.qty} ${t.good}`;
+  const at = `at ${fmt(t.price)}`;
+  if (t.seller === me) return `you sold ${what} to ${buyer} ${at}`;
+  if (t.buyer === me) return `you bought ${what} from ${seller} ${at}`;
+  return `${buyer} bought ${what} from ${seller} ${at}`;
 }
 
 /** "Zed the wolf", or just "Zed the Wolf" when the name already says the species. */
@@ -142,9 +197,9 @@ export function whoIs(obs) {
   return `${obs.name} the ${species}`;
 }
 
-function describeNews(e) {
-  if (e.type === "trade_cleared") return `${e.buyer} bought ${e.qty} ${e.good} from ${e.seller} at ${fmt(e.price)}`;
-  if (e.type === "offer_rejected") return `offer ${e.index + 1} refused: ${e.reason}`;
+function describeNews(e, me) {
+  if (e.type === "trade_cleared") return tradeLine(e, me, names());
+  if (e.type === "offer_rejected") return `offer ${e.index + 1} refused: ${reasonText(e.reason)}`;
   if (e.type === "creature_exiled") return `exiled until tick ${e.until}`;
   if (e.type === "creature_returned") return `back, with ${fmt(e.stake)} pebbles`;
   return e.type;
@@ -163,21 +218,56 @@ function tickCountdown() {
 
 // ---- the socket ------------------------------------------------------------------------
 
-function log(kind, text) {
-  const list = $("log");
-  list.prepend(h("li", { "data-kind": kind, text: `${new Date().toLocaleTimeString()} ${text}` }));
-  while (list.children.length > LOG_ROWS) list.lastElementChild.remove();
+function names() {
+  const out = {};
+  for (const [id, c] of Object.entries(world?.creatures || {})) out[id] = c.name;
+  return out;
 }
 
-function setBadge(status, text) {
-  $("badge").dataset.status = status;
-  $("badge").textContent = text;
+const orders = new OrderLog(document.getElementById("log"), names);
+const note = (kind, text) => noteIn($("log"), kind, text);
+
+// ---- purse and P&L ---------------------------------------------------------------------
+
+let startWorth = null; // {pebbles, worth} at the first turn after joining
+
+function worthOf(obs) {
+  let worth = obs.pebbles;
+  for (const [g, n] of Object.entries(obs.stores)) worth += n * (obs.prices[g] ?? 0);
+  return worth;
+}
+
+function signed(x) {
+  return `${x >= 0 ? "+" : "−"}${fmt(Math.abs(x))}`;
+}
+
+function renderPurse(obs) {
+  const worth = worthOf(obs);
+  if (startWorth === null) startWorth = { pebbles: obs.pebbles, worth };
+  const pnl = worth - startWorth.worth;
+  const box = $("purse");
+  box.hidden = false;
+  box.dataset.pnl = pnl > 0.005 ? "up" : pnl < -0.005 ? "down" : "flat";
+  box.replaceChildren(
+    h("span", {}, "purse ", h("strong", { text: `${fmt(obs.pebbles)} pebbles` })),
+    h("span", {}, "worth ", h("strong", { text: fmt(worth) }), h("span", { class: "muted small", text: " (pebbles + stores at board prices)" })),
+    h("span", { class: "pnl" }, "P&L since you took it ", h("strong", { text: signed(pnl) }),
+      h("span", { class: "muted small", text: ` (pebbles ${signed(obs.pebbles - startWorth.pebbles)})` })),
+  );
+}
+
+// The badge tells the world's state (the same as every client), from the viewer stream;
+// the header tells whether you hold a creature.
+function setBadge() {
+  renderBadge($("badge"), stream.status, stream.reason);
+  document.body.dataset.status = stream.status;
 }
 
 function connect() {
   const ws = new WebSocket(socketUrl("ws/bot", serverBase()));
   socket = ws;
-  setBadge("connecting", "connecting");
+  link = "connecting";
+  showWho();
   ws.onopen = () => ws.send(JSON.stringify({ type: "join", token }));
   ws.onmessage = (e) => receive(JSON.parse(e.data));
   ws.onclose = (e) => {
@@ -188,15 +278,24 @@ function connect() {
     setSendButton(SEND_NOW, true);
     if (FINAL_CLOSE[e.code]) {
       wanted = false;
-      log("error", `disconnected: ${FINAL_CLOSE[e.code]}`);
+      note("error", `disconnected: ${FINAL_CLOSE[e.code]}`);
     }
     if (!wanted) {
-      setBadge("connecting", "offline");
+      link = "off";
+      if (heldId) note("sent", `let go of ${heldName || heldId}: it goes back to its own mind`);
+      released = heldName || heldId;
+      heldId = "";
+      heldName = "";
+      startWorth = null;
+      delete document.body.dataset.creature;
+      $("purse").hidden = true;
+      showWho();
       $("join-button").disabled = false;
       $("leave-button").disabled = true;
       return;
     }
-    setBadge("stale", "reconnecting");
+    link = "reconnecting";
+    showWho();
     const delay = Math.min(8000, 500 * 2 ** attempts);
     attempts += 1;
     setTimeout(() => wanted && connect(), delay);
@@ -206,22 +305,38 @@ function connect() {
 let heldId = "";
 let heldName = "";
 let spawning = false;
+let link = "off"; // the bot socket: off, connecting, joined, reconnecting
+let released = "";
+let pressed = false; // this act was sent by the button, not by "every turn"
 
 function showWho() {
-  $("who").textContent = `you hold ${heldName || heldId}` + (spawning ? " (entering the Wood next tick)" : "");
+  const who = $("who");
+  who.dataset.holding = heldId && link === "joined" ? "yes" : "no";
+  if (heldId && link === "joined") {
+    who.replaceChildren("your creature: ", h("strong", { text: heldName || heldId }),
+      spawning ? " (enters the Wood next tick)" : "");
+  } else if (heldId && link === "reconnecting") {
+    who.replaceChildren("taking back ", h("strong", { text: heldName || heldId }), " (reconnecting…)");
+  } else if (link === "connecting") {
+    who.textContent = "joining…";
+  } else {
+    who.textContent = safeText(released ? `not holding a creature (you let go of ${released})` : "not holding a creature");
+  }
 }
 
 function receive(msg) {
   switch (msg.type) {
     case "joined":
       attempts = 0;
-      setBadge("live", "playing");
-      heldName = "";
+      link = "joined";
+      if (heldId !== msg.creature) startWorth = null;
+      heldName = world?.creatures?.[msg.creature]?.name || "";
       spawning = Boolean(msg.spawning);
       heldId = msg.creature;
+      released = "";
       showWho();
       document.body.dataset.creature = msg.creature;
-      log("accepted", `joined as ${msg.creature} at tick ${msg.tick}`);
+      note("joined", `took ${heldName || msg.creature} at tick ${msg.tick}`);
       break;
     case "turn":
       turn = { tick: msg.tick, deadlineMs: msg.deadline_ms, deadlineAt: performance.now() + msg.deadline_ms, observation: msg.observation };
@@ -230,21 +345,27 @@ function receive(msg) {
       heldName = whoIs(msg.observation);
       spawning = false;
       showWho();
+      orders.settle(msg.tick - 1, msg.events || [], msg.observation.creature);
       renderObservation(msg.observation, msg.events);
+      renderPurse(msg.observation);
+      suggestPrices();
       setSendButton(SEND_NOW, false);
       requestAnimationFrame(tickCountdown);
       if (queued || $("standing").checked) sendAct();
       break;
     case "accepted":
-      log("accepted", `tick ${msg.tick}: accepted, it trades this tick`);
+      orders.accepted(msg);
       break;
-    case "error":
-      log("error", `${msg.code}${msg.tick !== undefined ? ` (tick ${msg.tick})` : ""}: ${msg.message}`);
+    case "error": {
+      if (!orders.refused(msg)) {
+        note("error", `${msg.code}${msg.tick !== undefined && msg.tick !== null ? ` (tick ${msg.tick})` : ""}: ${msg.message}`);
+      }
       if (msg.code === "bad_token") {
         wanted = false;
         socket?.close();
       }
       break;
+    }
     default:
       break;
   }
@@ -253,11 +374,22 @@ function receive(msg) {
 // ---- page ------------------------------------------------------------------------------
 
 $("offers").append(...Array.from({ length: MAX_OFFERS }, (_, i) => offerRow(i)));
-const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
-if (fromHash) $("token").value = fromHash;
 
-$("join").addEventListener("submit", (e) => {
-  e.preventDefault();
+const stream = new WoodStream({ base: serverBase() });
+let world = null;
+stream.addEventListener("status", setBadge);
+stream.addEventListener("snapshot", (e) => {
+  world = e.detail.world;
+  suggestPrices();
+});
+stream.addEventListener("delta", (e) => {
+  world = e.detail.world;
+  suggestPrices();
+});
+window.smallwood = stream;
+stream.start();
+
+function join() {
   token = $("token").value.trim();
   if (!token) return;
   wanted = true;
@@ -265,7 +397,19 @@ $("join").addEventListener("submit", (e) => {
   $("join-button").disabled = true;
   $("leave-button").disabled = false;
   connect();
+}
+
+$("join").addEventListener("submit", (e) => {
+  e.preventDefault();
+  join();
 });
+// A link with `#token=...` joins at once; the token leaves the address bar (and history).
+const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
+if (fromHash) {
+  $("token").value = fromHash;
+  history.replaceState(null, "", location.pathname + location.search);
+  join();
+}
 $("leave-button").addEventListener("click", () => {
   wanted = false;
   socket?.close();

@@ -1,125 +1,63 @@
-// The viewer page: creatures, market board with history charts, trades, legends and gossip.
+// The viewer page: the creatures by wealth, the market with history charts, the chronicle,
+// trades, legends and gossip; click a creature for its story.
+//
+// Built for 5 creatures and for 1,000: the board is a virtualised list (only the rows in
+// view exist), with search and top-N; every panel updates once per animation frame.
+import { Board, TREND_TICKS } from "./board.js";
 import { LineChart, seasonBands } from "./chart.js";
+import { Chronicle } from "./chronicle.js";
+import { CreatureView } from "./creature_view.js";
+import { seasonIcon } from "./icons.js";
+import { HISTORY_POINTS, emptyHistory, extendHistory, historyFrom, perYear, wealthOf } from "./series.js";
 import {
-  SEASON_COLORS, WoodStream, brainKind, brainLabel, fetchHistory, fmt, goodColor, h, serverBase, setText,
+  SEASON_COLORS, WoodStream, fetchHistory, fmt, goodColor, h, renderBadge, serverBase, setText,
 } from "./wood.js";
 
-const HISTORY_POINTS = 300;
 const TICKER_ROWS = 40;
 const FEED_ROWS = 60;
-const SEASON_ICON = { spring: "🌱", summer: "☀️", autumn: "🍂", winter: "❄️" };
+const CREATURE_TAPE = 400; // trades and gossip kept for creature views
 
 const $ = (id) => document.getElementById(id);
 const base = serverBase();
 const stream = new WoodStream({ base });
-const cards = new Map();
 const boards = new Map();
+const chronicle = new Chronicle($("chronicle"));
 let history = emptyHistory();
 let dirty = false;
 let pendingEvents = [];
-
-function emptyHistory() {
-  return { ticks: [], season: [], prices: {}, last: {} };
-}
-
-// ---- history ---------------------------------------------------------------------------
+let tape = { trades: [], gossip: [] }; // recent, for creature views
 
 async function loadHistory(world) {
-  const fetched = await fetchHistory(base, HISTORY_POINTS);
-  history = emptyHistory();
-  if (fetched && Array.isArray(fetched.ticks)) {
-    history.ticks = fetched.ticks.slice();
-    history.season = fetched.season.slice();
-    for (const g of Object.keys(world.goods)) {
-      history.prices[g] = (fetched.prices[g] || fetched.ticks.map(() => null)).slice();
-      history.last[g] = (fetched.last[g] || fetched.ticks.map(() => null)).slice();
-    }
-  }
-  extendHistory(stream.world || world);
+  history = historyFrom(await fetchHistory(base, HISTORY_POINTS), world);
+  extendHistory(history, stream.world || world);
   schedule();
 }
 
-function extendHistory(world) {
-  const n = history.ticks.length;
-  if (n && history.ticks[n - 1] >= world.tick) return;
-  history.ticks.push(world.tick);
-  history.season.push(world.season);
-  for (const [g, board] of Object.entries(world.goods)) {
-    if (!history.prices[g]) {
-      history.prices[g] = history.ticks.slice(0, -1).map(() => null);
-      history.last[g] = history.ticks.slice(0, -1).map(() => null);
-    }
-    history.prices[g].push(board.ref);
-    history.last[g].push(board.last ?? null);
-  }
-  if (history.ticks.length > HISTORY_POINTS) {
-    const cut = history.ticks.length - HISTORY_POINTS;
-    history.ticks.splice(0, cut);
-    history.season.splice(0, cut);
-    for (const g of Object.keys(history.prices)) {
-      history.prices[g].splice(0, cut);
-      history.last[g].splice(0, cut);
-    }
-  }
+const board = new Board({
+  list: $("creatures"), spacer: $("creatures-spacer"), search: $("creature-search"), top: $("creature-top"),
+  count: $("creature-count"), onOpen: openCreature,
+});
+const creatureView = new CreatureView($("creature-view"), { onClose: () => stream.world && board.render(stream.world, null) });
+
+function openCreature(id) {
+  creatureView.open(id);
+  if (!stream.world) return;
+  creatureView.render(stream.world, history, tape);
+  board.render(stream.world, id);
 }
 
-// ---- creatures -------------------------------------------------------------------------
-
-function creatureCard(id) {
-  const el = h("article", { class: "card", "data-creature": id });
-  el.innerHTML = `
-    <div class="card-head"><strong class="c-name"></strong> <span class="c-species muted"></span>
-      <span class="c-brain pill"></span></div>
-    <div class="c-line"><span class="c-produces muted"></span><span class="c-purse"></span></div>
-    <div class="mood" title="mood"><div class="mood-bar"></div></div>
-    <div class="c-flags small"></div>
-    <div class="c-stores small muted"></div>`;
-  const q = (s) => el.querySelector(s);
-  return {
-    el, name: q(".c-name"), species: q(".c-species"), brain: q(".c-brain"), produces: q(".c-produces"),
-    purse: q(".c-purse"), mood: q(".mood-bar"), flags: q(".c-flags"), stores: q(".c-stores"), moodValue: -1,
-  };
+$("creatures").addEventListener("scroll", () => stream.world && board.render(stream.world, creatureView.selected), { passive: true });
+for (const id of ["creature-search", "creature-top"]) {
+  $(id).addEventListener("input", () => {
+    if (!stream.world) return;
+    board.rank(stream.world, history.wealth);
+    $("creatures").scrollTop = 0;
+    board.render(stream.world, creatureView.selected);
+  });
 }
 
-function renderCreatures(world) {
-  const box = $("creatures");
-  const ids = Object.keys(world.creatures);
-  for (const [id, card] of cards) {
-    if (!(id in world.creatures)) {
-      card.el.remove();
-      cards.delete(id);
-    }
-  }
-  for (const id of ids) {
-    const c = world.creatures[id];
-    let card = cards.get(id);
-    if (!card) {
-      card = creatureCard(id);
-      cards.set(id, card);
-      box.append(card.el);
-    }
-    const kind = brainKind(c);
-    setText(card.name, c.name);
-    setText(card.species, c.species);
-    setText(card.brain, brainLabel(c));
-    if (card.brain.dataset.kind !== kind) card.brain.dataset.kind = kind;
-    setText(card.produces, `makes ${c.produces}`);
-    setText(card.purse, `${fmt(c.pebbles)} pebbles`);
-    if (card.moodValue !== c.mood) {
-      card.moodValue = c.mood;
-      card.mood.style.transform = `scaleX(${Math.max(0, Math.min(1, c.mood)).toFixed(3)})`;
-      card.mood.dataset.level = c.mood < 0.3 ? "low" : c.mood < 0.6 ? "mid" : "high";
-      card.mood.parentElement.title = `mood ${fmt(c.mood, 2)}`;
-    }
-    const exiled = c.status === "exiled";
-    const flags = exiled
-      ? `exiled, returns at tick ${c.returns ?? "?"}`
-      : `${c.fed ? "fed" : "hungry"} · ${c.warm ? "warm" : "cold"}`;
-    setText(card.flags, flags);
-    if (card.el.dataset.status !== c.status) card.el.dataset.status = c.status;
-    setText(card.stores, Object.entries(c.stores).map(([g, n]) => `${g} ${n}`).join(" · "));
-  }
-  setText($("creature-count"), `(${ids.length})`);
+function nameOf(world, id) {
+  return world.creatures[id]?.name ?? id;
 }
 
 // ---- market ----------------------------------------------------------------------------
@@ -134,40 +72,48 @@ function marketRow(world, good) {
   head.append(name, price, meta);
   const chartBox = h("div", { class: "chart" });
   el.append(head, chartBox);
-  return { el, price, meta, chart: new LineChart(chartBox, { height: 84, label: `${good} price history` }), prev: null };
+  return { el, price, meta, chart: new LineChart(chartBox, { height: 96, label: `${good} price history` }), prev: null };
+}
+
+function renderSeasonKey(world) {
+  const box = $("season-key");
+  if (box.dataset.ready) return;
+  box.dataset.ready = "1";
+  box.append(...Object.entries(SEASON_COLORS).map(([season, color]) =>
+    h("span", { class: "key", "data-season": season }, h("span", { class: "swatch", style: `background:${color.replace(/[\d.]+\)$/, "0.55)")}` }), season)),
+  h("span", { class: "key" }, h("span", { class: "swatch legend-swatch" }), "a legend"),
+  h("span", { class: "key key-note muted", text: `year = ${perYear(world)} ticks` }));
 }
 
 function renderMarket(world) {
   const box = $("market");
-  for (const [good, board] of Object.entries(world.goods)) {
+  renderSeasonKey(world);
+  const bands = seasonBands(history.ticks, history.season, SEASON_COLORS);
+  const years = { perYear: perYear(world) };
+  for (const [good, b] of Object.entries(world.goods)) {
     let row = boards.get(good);
     if (!row) {
       row = marketRow(world, good);
       boards.set(good, row);
       box.append(row.el);
     }
-    const arrow = row.prev === null || board.ref === row.prev ? "" : board.ref > row.prev ? " ▲" : " ▼";
-    row.prev = board.ref;
-    setText(row.price, `${fmt(board.ref)}${arrow}`);
-    row.price.dataset.trend = arrow.includes("▲") ? "up" : arrow.includes("▼") ? "down" : "flat";
-    setText(row.meta, `last ${fmt(board.last)} · supply ${board.supply}${board.fuel ? " · fuel" : ""}`);
+    const trend = row.prev === null || b.ref === row.prev ? "flat" : b.ref > row.prev ? "up" : "down";
+    row.prev = b.ref;
+    setText(row.price, fmt(b.ref));
+    row.price.dataset.trend = trend;
+    setText(row.meta, `last ${fmt(b.last)} · supply ${b.supply}${b.fuel ? " · fuel" : ""}`);
     const color = goodColor(world, good);
     row.chart.update({
-      x: history.ticks,
-      bands: seasonBands(history.ticks, history.season, SEASON_COLORS),
+      x: history.ticks, bands, years, spans: history.spans, seasons: history.season,
       series: [
-        { values: history.prices[good] || [], color },
-        { values: history.last[good] || [], color, dash: [3, 3], width: 1 },
+        { name: "ref", values: history.prices[good] || [], color },
+        { name: "last", values: history.last[good] || [], color, dash: [3, 3], width: 1 },
       ],
     });
   }
 }
 
 // ---- trades and feed -------------------------------------------------------------------
-
-function nameOf(world, id) {
-  return world.creatures[id]?.name ?? id;
-}
 
 function tradeItem(world, t) {
   return h(
@@ -190,11 +136,11 @@ function describeEvent(world, e, tick) {
     case "gossip_spoken":
       return feedItem("gossip", tick, h("strong", { text: nameOf(world, e.creature) }), `: “${e.text}”`);
     case "legend_began":
-      return feedItem("legend", tick, "📜 ", h("strong", { text: e.title }), e.rumour ? " (a rumour)" : "", ` until tick ${e.ends}`);
+      return feedItem("legend", tick, h("span", { class: "icon-legend", "aria-hidden": "true" }), h("strong", { text: e.title }), e.rumour ? " (a rumour)" : "", ` until tick ${e.ends}`);
     case "legend_ended":
-      return feedItem("legend", tick, `📜 the ${e.key.replaceAll("_", " ")} is over`);
+      return feedItem("legend", tick, h("span", { class: "icon-legend", "aria-hidden": "true" }), `the ${e.key.replaceAll("_", " ")} is over`);
     case "rumour_resolved":
-      return feedItem("legend", tick, e.true ? "✔ the rumour was true: " : "✘ the rumour was false: ", e.outcome);
+      return feedItem("legend", tick, e.true ? "the rumour was true: " : "the rumour was false: ", e.outcome);
     case "creature_exiled":
       return feedItem("exile", tick, h("strong", { text: nameOf(world, e.creature) }), ` is exiled until tick ${e.until}`);
     case "creature_returned":
@@ -202,7 +148,7 @@ function describeEvent(world, e, tick) {
     case "creature_joined":
       return feedItem("join", tick, h("strong", { text: e.name }), ` the ${e.species} joins the Wood, making ${e.produces}`);
     case "season_began":
-      return feedItem("season", tick, `${SEASON_ICON[e.season] || ""} ${e.season} of year ${e.year} begins`);
+      return feedItem("season", tick, seasonIcon(e.season), ` ${e.season} of year ${e.year} begins`);
     default:
       return null;
   }
@@ -216,27 +162,74 @@ function prependCapped(list, items, cap) {
   while (list.children.length > cap) list.lastElementChild.remove();
 }
 
+function remember(list, items) {
+  for (const item of items) list.push(item);
+  if (list.length > CREATURE_TAPE * 1.5) list.splice(0, list.length - CREATURE_TAPE);
+}
+
 function seedTapes(world) {
+  waiting.trades = [];
+  waiting.feed = [];
   const trades = Object.values(world.trades).sort((a, b) => b.tick - a.tick);
   $("trades").replaceChildren(...trades.slice(0, TICKER_ROWS).map((t) => tradeItem(world, t)));
   const gossip = Object.values(world.gossip).sort((a, b) => b.tick - a.tick);
   $("feed").replaceChildren(
     ...gossip.slice(0, FEED_ROWS).map((g) => feedItem("gossip", g.tick, h("strong", { text: g.name }), `: “${g.text}”`)),
   );
+  tape = { trades: trades.slice().reverse(), gossip: gossip.slice().reverse() };
+}
+
+// A list out of view is not drawn into: its newest rows wait (capped) until it is seen.
+const inView = { trades: true, feed: true };
+const waiting = { trades: [], feed: [] };
+if (typeof IntersectionObserver !== "undefined") {
+  const seen = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      const key = entry.target.id;
+      inView[key] = entry.isIntersecting;
+      if (entry.isIntersecting && waiting[key].length && stream.world) flushList(stream.world, key);
+    }
+  }, { rootMargin: "100px" });
+  seen.observe($("trades"));
+  seen.observe($("feed"));
+}
+
+function flushList(world, key) {
+  const rowsKept = key === "trades" ? TICKER_ROWS : FEED_ROWS;
+  const pending = waiting[key].splice(0);
+  const items = [];
+  for (let i = pending.length - 1; i >= 0 && items.length < rowsKept; i -= 1) {
+    const item = key === "trades" ? tradeItem(world, pending[i]) : describeEvent(world, pending[i].event, pending[i].tick);
+    if (item) items.push(item);
+  }
+  prependCapped($(key), items, rowsKept);
+}
+
+function queue(key, items, cap) {
+  const list = waiting[key];
+  for (const item of items) list.push(item);
+  if (list.length > cap * 4) list.splice(0, list.length - cap);
 }
 
 function renderEvents(world, events) {
+  // A big Wood trades hundreds of times a tick: elements only for the rows the lists keep,
+  // and only for lists in view.
   const trades = [];
   const news = [];
   for (const { tick, event } of events) {
-    if (event.type === "trade_cleared") trades.push(tradeItem(world, { ...event, tick }));
-    else {
-      const item = describeEvent(world, event, tick);
-      if (item) news.push(item);
+    if (event.type === "trade_cleared") {
+      trades.push({ ...event, tick });
+    } else {
+      if (event.type === "gossip_spoken") tape.gossip.push({ ...event, tick });
+      news.push({ tick, event });
     }
   }
-  prependCapped($("trades"), trades.reverse(), TICKER_ROWS);
-  prependCapped($("feed"), news.reverse(), FEED_ROWS);
+  remember(tape.trades, trades);
+  remember(tape.gossip, []);
+  queue("trades", trades, TICKER_ROWS);
+  queue("feed", news.filter((n) => n.event.type !== "market_cleared"), FEED_ROWS);
+  if (inView.trades) flushList(world, "trades");
+  if (inView.feed) flushList(world, "feed");
 }
 
 function renderLegends(world) {
@@ -263,7 +256,12 @@ function renderLegends(world) {
 
 function renderHeader(world) {
   setText($("scenario"), world.scenario);
-  setText($("season"), `${SEASON_ICON[world.season] || ""} ${world.season}`);
+  const icon = $("season-icon");
+  if (icon.dataset.season !== world.season) {
+    icon.dataset.season = world.season;
+    icon.replaceChildren(seasonIcon(world.season));
+  }
+  setText($("season-name"), world.season);
   $("season").dataset.season = world.season;
   setText($("tick"), `tick ${world.tick} · day ${world.day}/${world.ticks_per_season} · year ${world.year}`);
   setText($("gini"), fmt(world.gini, 2));
@@ -282,16 +280,39 @@ function renderHeader(world) {
   document.body.dataset.tick = String(world.tick);
 }
 
+const timings = {}; // milliseconds each part of the last frame took (for the benchmark)
+
+function timed(name, f) {
+  const t0 = performance.now();
+  f();
+  timings[name] = Math.max(timings[name] || 0, performance.now() - t0);
+}
+
 function render() {
   dirty = false;
   const world = stream.world;
   if (!world) return;
-  renderHeader(world);
-  renderCreatures(world);
-  renderMarket(world);
-  renderLegends(world);
-  renderEvents(world, pendingEvents);
+  timed("header", () => renderHeader(world));
+  timed("rank", () => board.rank(world, history.wealth));
+  timed("board", () => board.render(world, creatureView.selected));
+  timed("market", () => renderMarket(world));
+  timed("legends", () => renderLegends(world));
+  timed("events", () => renderEvents(world, pendingEvents));
+  timed("chronicle", () => chronicle.observe(world, pendingEvents, leaderOf(world)));
   pendingEvents = [];
+  timed("creature", () => creatureView.render(world, history, tape));
+}
+
+function leaderOf(world) {
+  const first = board.leader();
+  if (first) return first;
+  let best = null;
+  let bestWealth = -Infinity;
+  for (const [id, c] of Object.entries(world.creatures)) {
+    const w = wealthOf(world, c);
+    if (w > bestWealth) [best, bestWealth] = [id, w];
+  }
+  return best;
 }
 
 function schedule() {
@@ -303,27 +324,31 @@ function schedule() {
 stream.addEventListener("snapshot", (e) => {
   pendingEvents = [];
   seedTapes(e.detail.world);
-  extendHistory(e.detail.world);
+  chronicle.reset(e.detail.world);
+  extendHistory(history, e.detail.world);
   loadHistory(e.detail.world);
   schedule();
 });
 
 stream.addEventListener("delta", (e) => {
   const { world, events, tick } = e.detail;
-  extendHistory(world);
+  timed("history", () => extendHistory(history, world));
   for (const event of events) pendingEvents.push({ tick, event });
   schedule();
 });
 
 stream.addEventListener("status", (e) => {
   const { status, tick } = e.detail;
-  const badge = $("badge");
-  badge.dataset.status = status;
-  badge.textContent = status === "live" ? "live" : status === "stale" ? "reconnecting" : "connecting";
+  renderBadge($("badge"), status, e.detail.reason);
   document.body.dataset.status = status;
-  $("stale-note").hidden = status !== "stale";
+  $("stale-note").hidden = status !== "reconnecting";
   setText($("stale-tick"), tick ?? "?");
 });
 
+$("trend-ticks").textContent = String(TREND_TICKS);
 window.smallwood = stream; // for the console and the browser tests
+window.smallwoodViewer = {
+  openCreature, closeCreature: () => creatureView.close(), charts: () => [...boards.values()].map((r) => r.chart),
+  views: creatureView.views, timings,
+};
 stream.start();

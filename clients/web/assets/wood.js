@@ -2,8 +2,9 @@
 //
 // The server sends a snapshot, then one delta per tick (an RFC 7396 merge patch and the
 // tick's events). A WoodStream applies them in order, reconnects with backoff and
-// `?since=SEQ`, and says whether what it holds is live or stale: while disconnected the
-// world it holds is the last one it saw, and `status` says so.
+// `?since=SEQ`, and says what state the world is in (WORLD_STATES: live, paused, idle,
+// degraded, stale, reconnecting), from the server's `status` frames and its own watch on
+// the ticks: while disconnected the world it holds is the last one it saw, and it says so.
 
 /** RFC 7396: `doc` with `patch` merged in. Never modifies its arguments. */
 export function mergePatch(doc, patch) {
@@ -31,10 +32,51 @@ export function serverBase() {
 }
 
 /**
+ * The world's state as every client shows it, worst first: what a person needs to know.
+ * - connecting: no world yet; reconnecting: the socket is down, the world shown is the last seen;
+ * - paused: an operator stopped the clock; idle: the world sleeps with no one watching;
+ * - stale: connected, but no tick for longer than the clock promises;
+ * - degraded: ticking, but some minds failed last tick; live: all well.
+ */
+export const WORLD_STATES = {
+  connecting: "connecting",
+  reconnecting: "reconnecting",
+  paused: "paused",
+  idle: "idle",
+  stale: "stale",
+  degraded: "degraded",
+  live: "live",
+};
+
+/** Ticks that may pass in silence before a world that says it runs is called stale. */
+export const STALE_TICKS = 3;
+
+/**
+ * The world state from the connection (`link`: "connecting", "open", "down"), the server's
+ * last `status` frame ({status, period, reason}) and the milliseconds since the last delta.
+ */
+export function worldState(link, hasWorld, server, silentMs) {
+  if (!hasWorld) return link === "down" ? "reconnecting" : "connecting";
+  if (link !== "open") return "reconnecting";
+  const status = server?.status || "live";
+  if (status === "paused" || status === "idle") return status;
+  const period = (server?.period || 1) * 1000;
+  if (silentMs > STALE_TICKS * period + 1000) return "stale";
+  return status === "degraded" ? "degraded" : "live";
+}
+
+/** Draw the state badge: a CSS-drawn mark, the state's word and, as a title, why. */
+export function renderBadge(el, state, reason = "") {
+  if (el.dataset.status !== state) el.dataset.status = state;
+  setText(el, WORLD_STATES[state] || state);
+  el.title = reason || "";
+}
+
+/**
  * Events (EventTarget):
  * - "snapshot": detail {world, seq, tick}; a whole new world (first connect, or after a gap)
  * - "delta": detail {world, seq, tick, patch, events}; one tick applied
- * - "status": detail {status, since}; status is "connecting", "live" or "stale"
+ * - "status": detail {status, tick, reason}; status is one of WORLD_STATES
  */
 export class WoodStream extends EventTarget {
   constructor({ base = serverBase(), minDelay = 500, maxDelay = 8000 } = {}) {
@@ -46,26 +88,40 @@ export class WoodStream extends EventTarget {
     this.seq = null;
     this.tick = null;
     this.status = "connecting";
+    this.reason = "";
+    this.link = "connecting";
+    this.server = null; // the last `status` frame: {status, period, reason}
+    this.lastDelta = performance.now();
     this.socket = null;
     this.attempts = 0;
     this.timer = null;
+    this.watch = null;
     this.closed = false;
   }
 
   start() {
     this.closed = false;
     this._connect();
+    // Silence is news too: a world that stops ticking without saying why turns stale.
+    this.watch = setInterval(() => this._update(), 250);
     return this;
   }
 
   stop() {
     this.closed = true;
     clearTimeout(this.timer);
+    clearInterval(this.watch);
     if (this.socket) this.socket.close();
+  }
+
+  /** Seconds a tick lasts, as the server last said (1 until it says). */
+  get period() {
+    return this.server?.period || 1;
   }
 
   _connect() {
     const url = socketUrl("ws", this.base);
+    url.searchParams.set("status", "1"); // the world's state in `status` frames
     if (this.seq !== null) url.searchParams.set("since", String(this.seq));
     let ws;
     try {
@@ -79,13 +135,17 @@ export class WoodStream extends EventTarget {
       // A resume that the server can serve sends nothing until the next tick; one it cannot
       // serve sends a snapshot at once. Either way what we hold is current from here on.
       this.attempts = 0;
-      if (this.world !== null) this._setStatus("live");
+      this.link = "open";
+      this.lastDelta = performance.now();
+      this._update();
     };
     ws.onmessage = (e) => this._receive(ws, e.data);
     ws.onclose = () => {
       if (this.socket !== ws) return;
       this.socket = null;
-      this._setStatus(this.world === null ? "connecting" : "stale");
+      this.link = "down";
+      this.server = this.server && { ...this.server, status: "live", reason: null };
+      this._update();
       if (!this.closed) this._retry();
     };
     ws.onerror = () => ws.close();
@@ -109,7 +169,8 @@ export class WoodStream extends EventTarget {
       this.world = msg.world;
       this.seq = msg.seq;
       this.tick = msg.tick;
-      this._setStatus("live");
+      this.lastDelta = performance.now();
+      this._update();
       this.dispatchEvent(new CustomEvent("snapshot", { detail: { world: this.world, seq: msg.seq, tick: msg.tick } }));
     } else if (msg.type === "delta") {
       if (this.world === null || msg.seq !== this.seq + 1) {
@@ -120,18 +181,28 @@ export class WoodStream extends EventTarget {
       this.world = mergePatch(this.world, msg.patch);
       this.seq = msg.seq;
       this.tick = msg.tick;
-      if (this.status !== "live") this._setStatus("live");
+      this.lastDelta = performance.now();
+      this._update();
       this.dispatchEvent(
         new CustomEvent("delta", {
           detail: { world: this.world, seq: msg.seq, tick: msg.tick, patch: msg.patch, events: msg.events || [] },
         }),
       );
+    } else if (msg.type === "status") {
+      this.server = { status: msg.status, period: msg.period, reason: msg.reason || null };
+      this._update();
     }
   }
 
-  _setStatus(status) {
+  _update() {
+    const status = worldState(this.link, this.world !== null, this.server, performance.now() - this.lastDelta);
+    const reason = status === "stale"
+      ? `no tick for ${((performance.now() - this.lastDelta) / 1000).toFixed(0)} s`
+      : status === "degraded" || status === "paused" || status === "idle" ? this.server?.reason || "" : "";
+    if (status === this.status && reason === this.reason) return;
     this.status = status;
-    this.dispatchEvent(new CustomEvent("status", { detail: { status, tick: this.tick } }));
+    this.reason = reason;
+    this.dispatchEvent(new CustomEvent("status", { detail: { status, tick: this.tick, reason } }));
   }
 }
 
@@ -187,26 +258,38 @@ export function fmt(value, digits = 2) {
   return s.includes(".") ? s.replace(/\.?0+$/, "") : s;
 }
 
-/** Create an element with attributes and children (strings become text). */
+// Control, bidi and invisible characters a world's strangers may put in a name or a line:
+// a right-to-left override would turn "at 1.25" into "52.1 ta". The joiner (U+200D) and
+// variation selectors stay, so emoji sequences stay whole.
+const UNSAFE = /[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u061c\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+const BREAKS = /[\t\n\v\f\r\u2028\u2029]/g;
+
+/** `text` as one line fit for the page: no control, bidi or invisible characters. */
+export function safeText(text) {
+  const s = String(text);
+  return s.replace(BREAKS, " ").replace(UNSAFE, "");
+}
+
+/** Create an element with attributes and children (strings become text, made safe). */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null || v === false) continue;
     if (k === "class") el.className = v;
-    else if (k === "text") el.textContent = v;
+    else if (k === "text") el.textContent = safeText(v);
     else if (k.startsWith("data-")) el.setAttribute(k, v);
     else if (k === "style") el.setAttribute("style", v);
     else el[k] = v;
   }
   for (const child of children.flat()) {
     if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    el.append(child instanceof Node ? child : document.createTextNode(safeText(child)));
   }
   return el;
 }
 
 /** Set text only when it changed: keeps layout work per tick to what really moved. */
 export function setText(el, text) {
-  const s = String(text);
+  const s = safeText(text);
   if (el.textContent !== s) el.textContent = s;
 }
