@@ -2,9 +2,11 @@
 
 A bot joins with a token (claiming that token's creature) or with a name, species and good
 (bringing a new creature into the Wood). Each tick the relay sends every connected bot a
-`turn` and collects at most one `act` per creature until the decision deadline. Whatever is
-late, duplicated, invalid or not the bot's to send is refused with a typed `error` and the
-creature does nothing that tick; nothing a bot sends can reach the world any other way.
+`turn` and collects at most one accepted `act` per creature until the decision deadline; each
+of its offers stands or is refused at once (`server.offers`). Whatever is late, duplicated,
+invalid or not the bot's to send is refused with a typed `error`; a creature without an
+accepted act does nothing that tick. Nothing a bot sends can reach the world any other way.
+A bot's `leave` takes its own creature out of the Wood for good.
 A creature whose bot is gone keeps trading through the fallback brain (or idles, without
 one) until a bot joins with its token again.
 """
@@ -12,10 +14,12 @@ one) until a bot joins with its token again.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import re
 import secrets
 import time
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,15 +27,19 @@ import orjson
 from pydantic import ValidationError
 
 from server.minds.brain import Brain, DecisionResult, noop
-from server.world import Command, SpawnCreature, WorldState
+from server.world import Command, RetireCreature, SpawnCreature, WorldState
 from server.world.observe import Observation
-from shared.protocol import Act, CloseCode, ErrorCode, Join
+from shared.decision import Decision
+from shared.protocol import NAME_CHARS, Act, CloseCode, ErrorCode, Join
+from shared.text import clean_text, skeleton
 
 from .commands import PendingCommands
 from .limits import TokenBucket
 from .metrics import Metrics
+from .offers import check_offers
 from .outbox import Outbox, Sink
 from .store import Store
+from .tokens import TokenBook, digest
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +51,14 @@ TURN_QUEUE = int(FRAME_BURST) + 16
 plus a few turns, so no `joined`, `turn`, `accepted` or `error` is ever dropped. A bot that
 still falls this far behind is closed (1008) rather than silently losing replies."""
 OVERFLOW = (CloseCode.POLICY, "too slow: read your frames (outgoing queue overflowed)")
+SPAWNS_PER_ADDRESS = (3.0, 3600.0)
+"""New creatures one address may bring in: 3 at once, then one every 20 minutes."""
+SPAWN_ADDRESSES = 10_000
+"""Addresses remembered for that limit; past this the fullest buckets are forgotten."""
+NEWS_LIMIT = 64
+"""Events about a creature kept for its bot's next turn (its last act's fills survive a
+disconnect this way); the oldest go first past this."""
+NEWS_TYPES = ("offer_rejected", "creature_exiled", "creature_returned")
 
 
 def describe(exc: ValidationError, limit: int = 3) -> str:
@@ -58,7 +74,9 @@ def describe(exc: ValidationError, limit: int = 3) -> str:
 class BotSession:
     """One `/ws/bot` connection: what it holds and its way out."""
 
-    def __init__(self, sink: Sink, metrics: Metrics) -> None:
+    def __init__(self, sink: Sink, metrics: Metrics, address: str = "") -> None:
+        self.address = address
+        """The peer's IP address, for the per-address spawn limit."""
         self.outbox = Outbox(sink, limit=TURN_QUEUE, metrics=metrics, overflow_close=OVERFLOW)
         self.bucket = TokenBucket(FRAMES_PER_SECOND, FRAME_BURST)
         self.creature: str | None = None
@@ -67,7 +85,7 @@ class BotSession:
         self.last_turn = 0
         """The last tick this connection was asked to decide."""
         self.answered = 0
-        """The last tick this connection answered (its act, or an invalid one that spent it)."""
+        """The last tick this connection has an accepted act for."""
 
     def send(self, message: Mapping[str, Any]) -> None:
         self.outbox.put(orjson.dumps(message))
@@ -90,8 +108,8 @@ class BotRelay:
         max_bots: int = 64,
     ) -> None:
         self.state = state
-        self.tokens = dict(tokens)
-        """Live token -> creature id."""
+        self.tokens = TokenBook(tokens)
+        """Live tokens, by digest (`server.tokens`): the server never stores a token."""
         self.store = store
         self.commands = commands
         self.metrics = metrics
@@ -103,12 +121,22 @@ class BotRelay:
         """Creature id -> the connection driving it."""
         self.spawning: dict[str, BotSession] = {}
         """Creature id -> the connection waiting for it to enter the Wood."""
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.limit_loopback = False
+        """Whether spawns from loopback count against the per-address limit."""
+        self._spawns: dict[str, TokenBucket] = {}
+        """Per address: how many new creatures it may still bring in (`SPAWNS_PER_ADDRESS`)."""
+        self._pending_names: dict[str, str] = {}
+        """Creature id -> name, for spawns not yet admitted (names must stay distinct)."""
         self._open_tick: int | None = None
         self._sent_at = 0.0
         self._waiting: set[str] = set()
         self._answers: dict[str, DecisionResult] = {}
         self._all_in = asyncio.Event()
         self._news: dict[str, list[dict[str, Any]]] = {}
+        """Events about each bot-held creature not yet sent in one of its turns."""
+        self._indices: dict[str, tuple[int, ...]] = {}
+        """This tick's accepted acts: the act index of each offer the market gets."""
 
     # The Brain seam
 
@@ -124,6 +152,7 @@ class BotRelay:
         results: dict[str, DecisionResult] = {}
         absent: dict[str, Observation] = {}
         self._answers = {}
+        self._indices = {}
         self._waiting = set()
         self._all_in.clear()
         for cid, obs in observations.items():
@@ -139,7 +168,7 @@ class BotRelay:
                     "tick": obs.tick,
                     "deadline_ms": deadline_ms,
                     "observation": obs,
-                    "events": self._news.get(cid, []),
+                    "events": self._news.pop(cid, []),
                 }
             )
             self._waiting.add(cid)
@@ -180,6 +209,8 @@ class BotRelay:
         self.state = state
         rejected = {e["command"]: e["reason"] for e in events if e["type"] == "command_rejected"}
         for command in commands:
+            if isinstance(command, SpawnCreature):
+                self._pending_names.pop(command.id, None)
             if not isinstance(command, SpawnCreature) or command.id not in self.spawning:
                 continue
             if command.id in state.creatures:
@@ -187,23 +218,45 @@ class BotRelay:
             else:
                 reason = rejected.get(f"spawn {command.id}", "refused")
                 self._refused(command.id, reason)
-        news: dict[str, list[dict[str, Any]]] = {}
         for event in events:
-            kind = event["type"]
+            if event["type"] == "creature_retired":
+                self._tasks.add(task := asyncio.create_task(self._retired(event["creature"])))
+                task.add_done_callback(self._tasks.discard)
+        held = {*self.tokens.values()}
+        indices, self._indices = self._indices, {}
+        news = self._news
+        for wire in events:
+            kind = wire["type"]
+            event = wire
             if kind == "trade_cleared":
-                news.setdefault(event["buyer"], []).append(event)
-                news.setdefault(event["seller"], []).append(event)
-            elif kind in ("offer_rejected", "creature_exiled", "creature_returned"):
-                news.setdefault(event["creature"], []).append(event)
-        self._news = news
+                about: tuple[str, ...] = (wire["buyer"], wire["seller"])
+            elif kind in NEWS_TYPES:
+                about = (wire["creature"],)
+                if kind == "offer_rejected" and wire["creature"] in indices:
+                    # The market numbered the offers that stood; the bot numbered its act.
+                    mapping = indices[wire["creature"]]
+                    if 0 <= wire["index"] < len(mapping):
+                        event = {**wire, "index": mapping[wire["index"]]}
+            else:
+                continue
+            for cid in about:
+                if cid in held:
+                    kept = news.setdefault(cid, [])
+                    kept.append(event)
+                    if len(kept) > NEWS_LIMIT:
+                        del kept[: len(kept) - NEWS_LIMIT]
+        for cid in [c for c in news if c not in held]:
+            del news[cid]
 
     def _admitted(self, cid: str) -> None:
+        self._pending_names.pop(cid, None)
         session = self.spawning.pop(cid, None)
         if session is not None and not session.outbox.closed:
             session.spawning = None
             self._hold(session, cid, announce=False)  # its first turn says it is in
 
     def _refused(self, cid: str, reason: str) -> None:
+        self._pending_names.pop(cid, None)
         session = self.spawning.pop(cid, None)
         if session is None:
             return
@@ -240,6 +293,8 @@ class BotRelay:
                 self._error(session, ErrorCode.BAD_MESSAGE, describe(exc))
                 return None
             await self._join(session, join)
+        elif kind == "leave":
+            self._leave(session)
         elif kind == "act":
             try:
                 act = Act.model_validate(raw)
@@ -251,13 +306,13 @@ class BotRelay:
             self._error(
                 session,
                 ErrorCode.UNKNOWN_TYPE,
-                f"unknown type {str(kind)[:40]!r}: send join or act",
+                f"unknown type {str(kind)[:40]!r}: send join, act or leave",
             )
         return None
 
-    def connected(self, sink: Sink) -> BotSession:
+    def connected(self, sink: Sink, address: str = "") -> BotSession:
         """A new connection; the caller runs its outbox and calls `disconnected` at the end."""
-        session = BotSession(sink, self.metrics)
+        session = BotSession(sink, self.metrics, address)
         self.connections.add(session)
         return session
 
@@ -310,25 +365,40 @@ class BotRelay:
         if act.tick != self._open_tick or cid not in self._waiting or cid in self._answers:
             self._misplaced(session, act.tick)
             return
+        creature = self.state.creatures[cid]
+        rules = self.state.scenario.rules
+        checked = check_offers(
+            act.offers,
+            goods=self.state.scenario.goods,
+            produces=creature.produces,
+            own_good_buys=rules.own_good_buys == "keep",
+            exiled=creature.exiled,
+        )
+        gossip = clean_text(act.gossip, rules.gossip_chars)
+        decision = Decision(offers=list(checked.offers), gossip=gossip, thought=act.thought)
         session.answered = act.tick
         latency = (time.monotonic() - self._sent_at) * 1000
-        self._answer(cid, DecisionResult(act.decision(), "ok", self.name, latency, raw=raw))
-        session.send({"type": "accepted", "tick": act.tick})
+        self._indices[cid] = checked.indices
+        self._answer(cid, DecisionResult(decision, "ok", self.name, latency, raw=raw))
+        session.send(
+            {
+                "type": "accepted",
+                "tick": act.tick,
+                "offers": [o.model_dump() for o in checked.standing],
+                "refused": [o.model_dump() for o in checked.refused],
+                "gossip": gossip,
+            }
+        )
 
     def _invalid_act(self, session: BotSession, tick: object, message: str) -> None:
-        cid = session.creature
-        current = (
-            type(tick) is int
-            and cid is not None
-            and tick == self._open_tick
-            and cid in self._waiting
-            and cid not in self._answers
+        # Nothing of a broken act counts, and it spends nothing: a corrected act for the
+        # current tick is still welcome until the deadline.
+        self._error(
+            session,
+            ErrorCode.INVALID_ACT,
+            message + "; nothing of this act counts (a corrected one may follow)",
+            tick if type(tick) is int else None,
         )
-        if current and cid is not None and type(tick) is int:
-            session.answered = tick
-            self._answer(cid, noop(self.name, "invalid_act"))
-            message += "; this tick is a no-op"
-        self._error(session, ErrorCode.INVALID_ACT, message, tick if type(tick) is int else None)
 
     def _misplaced(self, session: BotSession, tick: int) -> None:
         if tick <= session.last_turn:
@@ -346,14 +416,55 @@ class BotRelay:
         if self._waiting <= self._answers.keys():
             self._all_in.set()
 
+    # Leaving
+
+    def _leave(self, session: BotSession) -> None:
+        cid = session.creature
+        if cid is None:
+            self._error(session, ErrorCode.NOT_JOINED, "join before you leave")
+            return
+        creature = self.state.creatures.get(cid)
+        if creature is None or creature.brain != "bot":
+            self._error(
+                session,
+                ErrorCode.CANNOT_LEAVE,
+                f"{cid!r} belongs to this Wood's own cast; to stop driving it, disconnect",
+            )
+            return
+        self.retire(cid, "left")
+
+    def retire(self, cid: str, reason: str) -> None:
+        """Ask the world to take `cid` out at the next tick (see `settle` for the rest)."""
+        self.commands.add(RetireCreature(cid, reason))
+
+    async def _retired(self, cid: str) -> None:
+        """`cid` left the Wood: revoke its tokens, close the connection holding it."""
+        for key in [k for k, c in self.tokens.items() if c == cid]:
+            await self.store.revoke_token(key)
+            self.tokens.discard(key)
+        session = self.sessions.get(cid)
+        if session is not None:
+            self._release(session)
+            session.outbox.close_after_flush(CloseCode.RETIRED, "your creature left the Wood")
+            self.metrics.closed.inc(reason="retired")
+
     # Joining
 
     async def _join(self, session: BotSession, join: Join) -> None:
         if session.creature is not None or session.spawning is not None:
             self._error(session, ErrorCode.ALREADY_JOINED, "this connection already joined")
             return
+        cleaned = {}
+        for field in ("name", "species"):
+            given = getattr(join, field)
+            if given is not None:
+                cleaned[field] = clean_text(given, NAME_CHARS)
+                if not cleaned[field]:
+                    self._error(session, ErrorCode.BAD_MESSAGE, f"{field}: nothing readable in it")
+                    return
+        join = join.model_copy(update=cleaned)
         if join.token:
-            cid = self.tokens.get(join.token)
+            cid = self.tokens.creature(join.token)
             if cid is None:
                 self._error(session, ErrorCode.BAD_TOKEN, "unknown or revoked token")
                 return
@@ -381,8 +492,8 @@ class BotRelay:
             return
         cid = self._new_id(join.name)
         token = new_token()
-        await self.store.issue_token(token, cid)
-        self.tokens[token] = cid
+        await self.store.issue_token(digest(token), cid)
+        self.tokens.add(digest(token), cid)
         self._spawn(session, cid, token, join)
 
     def _hold(
@@ -438,11 +549,45 @@ class BotRelay:
                 session, ErrorCode.JOINING_CLOSED, f"the Wood is full ({self.max_bots} bots)"
             )
             return False
+        if not self._may_spawn_from(session.address):
+            self._error(
+                session,
+                ErrorCode.JOINING_CLOSED,
+                "this address brought in new creatures too often: wait, or rejoin with a token",
+            )
+            return False
         if join.produces not in state.scenario.goods:
             goods = ", ".join(state.scenario.goods)
             self._error(session, ErrorCode.SPAWN_REJECTED, f"produces must be one of: {goods}")
             return False
+        assert join.name is not None
+        look = skeleton(join.name)
+        names = [c.name for c in state.creatures.values()] + list(self._pending_names.values())
+        twin = next((n for n in names if skeleton(n) == look), None)
+        if twin is not None or not look:
+            self._error(
+                session,
+                ErrorCode.SPAWN_REJECTED,
+                f"the name {join.name!r} looks like {twin!r}, already in the Wood: choose another"
+                if twin is not None
+                else f"the name {join.name!r} needs a letter or digit",
+            )
+            return False
         return True
+
+    def _may_spawn_from(self, address: str) -> bool:
+        """Spend one of `address`'s spawns; False when it has none left."""
+        if not self.limit_loopback and _loopback(address):
+            return True
+        bucket = self._spawns.get(address)
+        if bucket is None:
+            if len(self._spawns) >= SPAWN_ADDRESSES:
+                full = [a for a, b in self._spawns.items() if b.full()]
+                for a in full or list(self._spawns)[: SPAWN_ADDRESSES // 2]:
+                    del self._spawns[a]
+            count, seconds = SPAWNS_PER_ADDRESS
+            bucket = self._spawns[address] = TokenBucket(count / seconds, count)
+        return bucket.take()
 
     def _spawn(self, session: BotSession, cid: str, token: str, join: Join) -> None:
         assert join.name is not None and join.species is not None and join.produces is not None
@@ -456,12 +601,17 @@ class BotRelay:
             )
         )
         self.spawning[cid] = session
+        self._pending_names[cid] = join.name
         session.spawning = cid
         session.token = token
         self._joined(session, cid, spawning=True)
 
     def _new_id(self, name: str) -> str:
-        base = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")
+        """The name folded to ASCII (accents dropped), lowercased, every run of other
+        characters one `-`, leading non-letters dropped, at most 24 characters ("bot" when
+        nothing is left); `-2`, `-3`, ... after it when taken."""
+        ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        base = re.sub(r"[^a-z0-9_-]+", "-", ascii_name.lower()).strip("-_")
         base = re.sub(r"^[^a-z]+", "", base)[:24] or "bot"
         taken = {*self.state.creatures, *self.spawning, *self.tokens.values()}
         cid, n = base, 1
@@ -477,22 +627,31 @@ class BotRelay:
         if not CREATURE_ID.fullmatch(creature):
             raise ValueError("a creature id is a lowercase letter then up to 31 of a-z 0-9 _ -")
         token = new_token()
-        await self.store.issue_token(token, creature)
-        self.tokens[token] = creature
+        await self.store.issue_token(digest(token), creature)
+        self.tokens.add(digest(token), creature)
         return token
 
     async def revoke(self, token: str) -> bool:
-        """Revoke a token and cut off the connection using it. False if it was not live."""
-        if token not in self.tokens:
+        """Revoke a token (given itself or its digest) and cut off the connection using it.
+        False if it was not live."""
+        key = token if self.tokens.has_digest(token) else digest(token)
+        if not self.tokens.has_digest(key):
             return False
-        await self.store.revoke_token(token)
-        del self.tokens[token]
+        await self.store.revoke_token(key)
+        self.tokens.discard(key)
         for session in {*self.sessions.values(), *self.spawning.values()}:
-            if session.token == token:
+            if session.token and digest(session.token) == key:
                 self._release(session)
                 session.outbox.close_after_flush(CloseCode.REVOKED, "token revoked")
                 self.metrics.closed.inc(reason="revoked")
         return True
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == ""
 
 
 def new_token() -> str:

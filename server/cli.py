@@ -252,6 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="seconds per tick (default 0.25)",
     )
+    bsoak.add_argument(
+        "--storm", type=int, default=100, help="viewers in each reconnect storm (default 100)"
+    )
+    bsoak.add_argument(
+        "--slowloris", type=int, default=300, help="slow-header sockets (default 300)"
+    )
     bsoak.add_argument("--json", action="store_true", help="print one JSON object")
     bsoak.set_defaults(run=_bench_soak)
 
@@ -272,6 +278,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, default=Path("smallwood-data"), help="(default ./smallwood-data)"
     )
     replay.set_defaults(run=_replay)
+
+    salvage = sub.add_parser(
+        "salvage", help="copy a damaged world, up to its last good tick, into a new data dir"
+    )
+    salvage.add_argument(
+        "--data-dir", type=Path, default=Path("smallwood-data"), help="(default ./smallwood-data)"
+    )
+    salvage.add_argument("--to", type=Path, required=True, help="a new data dir for the copy")
+    salvage.set_defaults(run=_salvage)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the whole protocol")
     schema.set_defaults(run=_schema)
@@ -592,7 +607,14 @@ def _bench_soak(args: argparse.Namespace) -> int:
         raise UserError("--seconds must be positive, --bots and --viewers 0 or more")
     if not 0.02 <= args.tick <= 60:
         raise UserError("--tick must be between 0.02 and 60 seconds")
-    figures = soak.run(args.seconds, bots=args.bots, viewers=args.viewers, period=args.tick)
+    figures = soak.run(
+        args.seconds,
+        bots=args.bots,
+        viewers=args.viewers,
+        period=args.tick,
+        storm=max(0, args.storm),
+        slowloris=max(0, args.slowloris),
+    )
     print(orjson.dumps(figures).decode() if args.json else soak.render(figures))
     return 0 if figures["ok"] else 1
 
@@ -668,6 +690,22 @@ def _replay(args: argparse.Namespace) -> int:
     if report.bad_snapshots:
         print(f"snapshots that disagree: {list(report.bad_snapshots)}", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _salvage(args: argparse.Namespace) -> int:
+    from server.salvage import salvage  # noqa: PLC0415
+    from server.store import StoreError  # noqa: PLC0415
+
+    try:
+        done = salvage(args.data_dir, args.to)
+    except StoreError as exc:
+        raise UserError(f"salvage: {exc}") from None
+    print(
+        f"salvaged into {args.to}: snapshot of tick {done.snapshot} and ticks up to "
+        f"{done.last}; {done.lost} later ticks could not be read or replayed. "
+        f"Serve it with --data-dir {args.to}"
+    )
+    return 0
 
 
 def _schema(args: argparse.Namespace) -> int:

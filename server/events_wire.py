@@ -13,6 +13,7 @@ from typing import Any
 from server.world import Event
 from server.world.events import (
     CommonsShared,
+    CreatureRetired,
     CreatureReturned,
     MarketCleared,
     TradeCleared,
@@ -24,6 +25,7 @@ _MONEY: dict[type[Any], tuple[str, ...]] = {
     TradeCleared: ("price",),
     MarketCleared: ("price",),
     CreatureReturned: ("stake",),
+    CreatureRetired: ("pebbles",),
     UpkeepPaid: ("total",),
     CommonsShared: ("share",),
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -19,12 +20,13 @@ from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ValidationError
 
 from clients.web import add_routes as add_pages
-from server.world import LEGENDS, TriggerLegend
+from server.world import LEGENDS, RetireCreature, TriggerLegend
 from shared import admin
 from shared.protocol import CloseCode, ErrorCode, protocol_schema
 
 from .bots import BotRelay, describe
 from .clock import Clock
+from .guard import EdgeLimits, origin_allowed
 from .history import History
 from .hub import Hub
 from .limits import BOT_FRAME_BYTES, VIEWER_FRAME_BYTES, TokenBucket
@@ -41,11 +43,18 @@ ADMIN_TOKEN = web.AppKey("admin_token", str)
 SCHEMA = web.AppKey("schema", bytes)
 EXTRA_HEALTH = web.AppKey("extra_health", dict[str, Callable[[], Any]])
 """Name -> report: more sections of `/healthz` (the Redis publisher's)."""
+LIMITS = web.AppKey("limits", EdgeLimits)
+HISTORY_BODY = web.AppKey("history_body", dict)
+"""The encoded newest history page per `last`: {last: (newest tick, body, built at)}."""
+HISTORY_FRESH_S = 1.0
+"""The newest page is rebuilt at most this often, however fast the ticks and the readers."""
 
 DIRECT_WRITE_BYTES = 64 * 1024
 """Past this much unsent data a viewer's frames go through its queue (and its limit)."""
 HEARTBEAT = 20.0
 """Seconds between pings; a peer that does not answer (or never reads) is dropped."""
+JOIN_SECONDS = 10.0
+"""A bot connection that has not joined by then is closed (1008)."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 B = TypeVar("B", bound=BaseModel)
@@ -90,13 +99,17 @@ def build_app(
     metrics: Metrics,
     history: History,
     admin_token: str,
+    limits: EdgeLimits | None = None,
 ) -> web.Application:
     app = web.Application()
+    app[LIMITS] = limits = limits if limits is not None else EdgeLimits.from_env()
+    relay.limit_loopback = limits.limit_loopback
     app[CLOCK] = clock
     app[HUB] = hub
     app[RELAY] = relay
     app[METRICS] = metrics
     app[HISTORY] = history
+    app[HISTORY_BODY] = {}
     app[ADMIN_TOKEN] = admin_token
     app[SCHEMA] = orjson.dumps(protocol_schema(), option=orjson.OPT_INDENT_2)
     add_pages(app)
@@ -107,10 +120,12 @@ def build_app(
     app.router.add_get("/api/snapshot", snapshot)
     app.router.add_get("/api/schema", schema)
     app.router.add_get("/api/history", history_series)
+    app.router.add_get("/api/origins", allowed_origins)
     app.router.add_post("/api/admin/legend", admin_only(trigger_legend))
     app.router.add_post("/api/admin/pause", admin_only(pause))
     app.router.add_post("/api/admin/resume", admin_only(resume))
     app.router.add_post("/api/admin/tick", admin_only(set_tick))
+    app.router.add_post("/api/admin/retire", admin_only(retire))
     app.router.add_get("/api/admin/tokens", admin_only(list_tokens))
     app.router.add_post("/api/admin/tokens", admin_only(issue_token))
     app.router.add_delete("/api/admin/tokens/{token}", admin_only(revoke_token))
@@ -128,12 +143,21 @@ def problem(status: int, message: str) -> web.Response:
 # Websockets
 
 
+def foreign(request: web.Request) -> web.Response | None:
+    """A 403 for a browser page of another origin, or None to go on."""
+    if origin_allowed(request, request.app[LIMITS].origins):
+        return None
+    request.app[METRICS].refused.inc(code="foreign_origin")
+    return problem(403, "this server does not take websockets from pages of that origin")
+
+
 async def viewer_socket(request: web.Request) -> web.StreamResponse:
-    since: int | None
-    try:
-        since = int(request.query["since"])
-    except (KeyError, ValueError):
-        since = None
+    if (refused := foreign(request)) is not None:
+        return refused
+    since: int | None = None
+    given = request.query.get("since", "")
+    if given.isascii() and given.lstrip("-").isdigit() and len(given) < 20:
+        since = int(given)
     ws = web.WebSocketResponse(compress=False, max_msg_size=VIEWER_FRAME_BYTES, heartbeat=HEARTBEAT)
     await ws.prepare(request)
     hub = request.app[HUB]
@@ -168,12 +192,23 @@ async def viewer_socket(request: web.Request) -> web.StreamResponse:
 
 
 async def bot_socket(request: web.Request) -> web.StreamResponse:
+    if (refused := foreign(request)) is not None:
+        return refused
     ws = web.WebSocketResponse(compress=False, max_msg_size=BOT_FRAME_BYTES, heartbeat=HEARTBEAT)
     await ws.prepare(request)
     relay = request.app[RELAY]
-    session = relay.connected(WebSocketSink(ws, request.transport))
+    session = relay.connected(WebSocketSink(ws, request.transport), request.remote or "")
     request.app[CLOCK].poke()
     writer = asyncio.create_task(session.outbox.run())
+
+    def join_or_go() -> None:
+        if session.creature is None and session.spawning is None:
+            request.app[METRICS].closed.inc(reason="unjoined")
+            session.outbox.close_after_flush(
+                CloseCode.POLICY, f"join within {JOIN_SECONDS:g} s of connecting"
+            )
+
+    timer = asyncio.get_running_loop().call_later(JOIN_SECONDS, join_or_go)
     try:
         async for msg in ws:
             if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
@@ -188,6 +223,7 @@ async def bot_socket(request: web.Request) -> web.StreamResponse:
                 await ws.close(code=code, message=reason.encode())
                 break
     finally:
+        timer.cancel()
         relay.disconnected(session)
         await _finish(writer)
     return ws
@@ -243,13 +279,34 @@ async def schema(request: web.Request) -> web.StreamResponse:
 
 
 async def history_series(request: web.Request) -> web.StreamResponse:
-    last: int | None = None
-    if "last" in request.query:
-        try:
-            last = max(0, int(request.query["last"]))
-        except ValueError:
-            return problem(400, "last must be a whole number of ticks")
-    return json_response(request.app[HISTORY].series(last))
+    """One page of the chart series (see `History.page`): `?last=N` (at most 2000) and
+    `?before=TICK` for older pages. The newest page is encoded at most once a second."""
+    numbers: dict[str, int] = {}
+    for name in ("last", "before"):
+        if name in request.query:
+            given = request.query[name]
+            if not (given.isascii() and given.isdigit() and len(given) < 16):
+                return problem(400, f"{name} must be a whole number of ticks")
+            numbers[name] = int(given)
+    history = request.app[HISTORY]
+    last, before = numbers.get("last"), numbers.get("before")
+    if before is None:
+        newest = history.ticks[-1] if history.ticks else -1
+        bodies = request.app[HISTORY_BODY]
+        cached = bodies.get(last)
+        now = time.monotonic()
+        if cached is None or (cached[0] != newest and now - cached[2] >= HISTORY_FRESH_S):
+            if len(bodies) > 16:
+                bodies.clear()
+            cached = bodies[last] = (newest, orjson.dumps(history.page(last)), now)
+        return web.Response(body=cached[1], content_type="application/json")
+    return json_response(history.page(last, before))
+
+
+async def allowed_origins(request: web.Request) -> web.StreamResponse:
+    """The origins, beside this server's own, whose pages the operator lets in: the pages
+    accept `?server=` only for these (and their own origin)."""
+    return json_response({"origins": sorted(request.app[LIMITS].origins)})
 
 
 # The operators' API
@@ -315,12 +372,23 @@ async def set_tick(request: web.Request) -> web.StreamResponse:
     return json_response({"seconds": body.seconds})
 
 
+async def retire(request: web.Request) -> web.StreamResponse:
+    body = await _body(request, admin.Retire)
+    if isinstance(body, web.Response):
+        return body
+    clock = request.app[CLOCK]
+    if body.creature not in clock.state.creatures:
+        return problem(404, f"no creature {body.creature!r} in the Wood")
+    tick = clock.command(RetireCreature(body.creature, "retired"))
+    return json_response({"creature": body.creature, "tick": tick}, 202)
+
+
 async def list_tokens(request: web.Request) -> web.StreamResponse:
     relay = request.app[RELAY]
     return json_response(
         [
-            {"token": token, "creature": cid, "connected": cid in relay.sessions}
-            for token, cid in relay.tokens.items()
+            {"id": token_digest, "creature": cid, "connected": cid in relay.sessions}
+            for token_digest, cid in relay.tokens.items()
         ]
     )
 

@@ -3,6 +3,10 @@
 The hub keeps the current world document (for snapshots, encoded at most once per seq) and a
 ring of recent deltas so a viewer that reconnects with `since` picks up where it left off.
 A viewer that falls behind loses only its own backlog and gets a fresh snapshot.
+
+Each server start opens a new range of the seq space (`run_seq`): a `since` from an earlier
+run is below every seq this run issues, so it gets a snapshot, never deltas that would
+leave out what changed across the restart (bots dropped, a half-written tick).
 """
 
 from __future__ import annotations
@@ -15,6 +19,15 @@ import orjson
 
 from .metrics import Metrics
 from .outbox import Outbox, Sink, text_frame
+
+RUN_SPAN = 2**32
+"""Seqs one server run may issue; run `n` starts at `n * RUN_SPAN` (exact in a JS number for
+2**21 restarts)."""
+
+
+def run_seq(run: int) -> int:
+    """The first seq of a server's `run`-th start on a data dir (0 for the first)."""
+    return run * RUN_SPAN
 
 
 class Hub:
@@ -112,7 +125,8 @@ class Hub:
         self.metrics.viewers.set(len(self.viewers))
 
     def deltas_after(self, since: int) -> list[tuple[int, bytes]] | None:
-        """The deltas a viewer holding `since` needs, or None when the ring no longer has them."""
+        """The deltas a viewer holding `since` needs, or None when they cannot be proven
+        complete (too old for the ring, from an earlier run, or not issued yet)."""
         if since == self.seq:
             return []
         if not self.ring or since > self.seq or since < self.ring[0][0] - 1:

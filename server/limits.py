@@ -19,6 +19,11 @@ class TokenBucket:
         self.tokens = burst
         self.stamp = time.monotonic() if now is None else now
 
+    def full(self, now: float | None = None) -> bool:
+        """Whether the bucket has refilled to its burst (nothing spent is remembered)."""
+        now = time.monotonic() if now is None else now
+        return self.tokens + (now - self.stamp) * self.rate >= self.burst
+
     def take(self, now: float | None = None) -> bool:
         """Spend one token; False when the bucket is empty (the sender is flooding)."""
         now = time.monotonic() if now is None else now

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from server.minds.brain import DecisionResult
-from server.world import Action, Command, Order, SpawnCreature, TriggerLegend
+from server.world import Action, Command, Order, RetireCreature, SpawnCreature, TriggerLegend
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,8 @@ def write_commands(commands: Iterable[Command]) -> list[dict[str, Any]]:
     for cmd in commands:
         if isinstance(cmd, TriggerLegend):
             out.append({"legend": cmd.legend})
+        elif isinstance(cmd, RetireCreature):
+            out.append({"retire": asdict(cmd)})
         else:
             out.append({"spawn": asdict(cmd)})
     return out
@@ -66,6 +68,8 @@ def read_commands(data: Iterable[Mapping[str, Any]]) -> tuple[Command, ...]:
     for item in data:
         if "legend" in item:
             out.append(TriggerLegend(item["legend"]))
+        elif "retire" in item:
+            out.append(RetireCreature(**item["retire"]))
         else:
             out.append(SpawnCreature(**item["spawn"]))
     return tuple(out)

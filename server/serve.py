@@ -47,12 +47,13 @@ from shared.protocol import CloseCode
 from .bots import BotRelay
 from .clock import MAX_PERIOD, MIN_PERIOD, Clock, ClockConfig
 from .commands import PendingCommands
+from .guard import EdgeLimits, guard
 from .history import History
 from .http import EXTRA_HEALTH, build_app
-from .hub import Hub
+from .hub import Hub, run_seq
 from .metrics import Metrics
 from .redis_publish import RedisPublisher
-from .store import Store, StoreError
+from .store import Store, StoreError, db_path
 
 log = logging.getLogger("smallwood.serve")
 
@@ -239,6 +240,8 @@ class Server:
         self.bot_tokens = bot_tokens
         """Token -> creature: every live token whose creature is in the Wood."""
         self.minted = minted
+        self.admin_source = ""
+        """Where the admin token came from: "generated" (printed once), a path, an env var."""
         """Token -> creature: the tokens this start issued to the scenario's bot creatures
         (the only ones printed; operators list the rest with `GET /api/admin/tokens`)."""
         self.brains = brains
@@ -258,6 +261,8 @@ class Server:
         if self.task is not None:
             try:
                 await self.task
+            except StoreError as exc:  # the data dir's own words (a full disk): one line
+                log.error("the clock stopped: %s", exc)
             except Exception:
                 log.exception("the clock stopped on an error")
         await self.relay.aclose()
@@ -275,6 +280,8 @@ async def start(config: ServeConfig, *, engines: EngineStarter = start_engine) -
     Raises `ScenarioError`, `StoreError`, `EngineConfigError`, or `ImportError` when the
     chosen engine's library is missing.
     """
+    if config.scenario is not None and not db_path(config.data_dir).exists():
+        load_scenario(config.scenario)  # a bad scenario leaves no data dir behind
     store = Store.open(config.data_dir, snapshot_every=config.snapshot_every)
     brains: dict[str, Brain] = {}
     try:
@@ -330,7 +337,12 @@ async def _start(
     history = History(HISTORY_POINTS)
     for tick, point in await store.history(HISTORY_POINTS):
         history.add(tick, point)
-    hub = Hub(seq=state.tick, tick=state.tick, world=world_document(state), metrics=metrics)
+    hub = Hub(
+        seq=run_seq(await store.begin_run()),
+        tick=state.tick,
+        world=world_document(state),
+        metrics=metrics,
+    )
     commands = PendingCommands()
     tokens = await store.tokens()
     bot_fallback = config.bot_fallback or state.scenario.rules.bot_fallback
@@ -366,17 +378,29 @@ async def _start(
         ),
     )
     hub.world = clock.document(state)  # with each creature's driver, before anyone looks
-    admin_token = config.admin_token or _admin_token(config.data_dir)
+    admin_token, admin_source = (
+        (config.admin_token, "") if config.admin_token else _admin_token(config.data_dir)
+    )
+    limits = EdgeLimits.from_env()
     app = build_app(
-        clock=clock, hub=hub, relay=relay, metrics=metrics, history=history, admin_token=admin_token
+        clock=clock,
+        hub=hub,
+        relay=relay,
+        metrics=metrics,
+        history=history,
+        admin_token=admin_token,
+        limits=limits,
+    )
+    runner = web.AppRunner(
+        app, shutdown_timeout=2.0, access_log=None, keepalive_timeout=limits.idle_seconds
     )
     publisher = None
     if config.redis:
         publisher = RedisPublisher(config.redis, hub, history=history)
         app[EXTRA_HEALTH] = {"redis": publisher.health}
         metrics.registry.register(publisher)
-    runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)
     await runner.setup()
+    guard(runner, limits)
     site = web.TCPSite(runner, config.host, config.port)
     await site.start()
     server = Server(
@@ -402,6 +426,7 @@ async def _start(
     if publisher is not None:
         server.publisher = publisher
         publisher.start()
+    server.admin_source = admin_source
     server.task = asyncio.create_task(clock.run())
     return server
 
@@ -480,17 +505,18 @@ def _bound_port(runner: web.AppRunner, asked: int) -> int:
     return asked
 
 
-def _admin_token(data_dir: Path) -> str:
+def _admin_token(data_dir: Path) -> tuple[str, str]:
+    """The admin token and where it came from ("generated" when made just now)."""
     env = os.environ.get(ADMIN_ENV, "").strip()
     if env:
-        return env
+        return env, ADMIN_ENV
     path = data_dir / "admin_token"
     if path.exists():
-        return path.read_text(encoding="utf-8").strip()
+        return path.read_text(encoding="utf-8").strip(), str(path)
     token = secrets.token_urlsafe(32)
     path.touch(mode=0o600)
     path.write_text(token + "\n", encoding="utf-8")
-    return token
+    return token, "generated"
 
 
 def _check(config: ServeConfig) -> str:
@@ -522,7 +548,12 @@ def banner(server: Server) -> list[str]:
     idle = server.clock.config.idle_after
     if idle > 0:
         lines.append(f"  idle     {server.clock.config.idle} after {idle:g} s with nobody there")
-    lines.append(f"  admin token {server.admin_token}")
+    # A secret: printed only when this start made it.
+    source = server.admin_source
+    if source == "generated":
+        lines.append(f"  admin token {server.admin_token}")
+    elif source:
+        lines.append(f"  admin token: from {source}")
     # Tokens are secrets: print only those made now, not every live one on every start.
     lines += [f"  new bot token for {cid}: {token}" for token, cid in server.minted.items()]
     lines.append(f"  bot tokens: GET {url}/api/admin/tokens with the admin token lists them")

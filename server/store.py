@@ -14,10 +14,12 @@ import asyncio
 import concurrent.futures
 import fcntl
 import logging
+import os
 import queue
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,15 +37,22 @@ from .records import (
     write_commands,
     write_trace,
 )
+from .tokens import digest
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 DB_NAME = "world.sqlite3"
 LOCK_NAME = "lock"
-FORMAT = 1
-"""The data-dir format this build reads and writes (`meta.format`); bump it on any change
-an older build could not read. Databases written before the number was stored are format 1."""
+FORMAT = 2
+"""The data-dir format this build writes (`meta.format`); bump it on any change an older
+build could not read. Databases written before the number was stored are format 1.
+Format 2 compresses the ticks' blobs and snapshots (`pack`); format 1 files are read as they
+are and become format 2 when this build opens them for writing."""
+READS = (1, 2)
+"""Formats this build reads."""
+COMPRESSED = b"x"
+"""The first byte of a zlib stream; no JSON document starts with it."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,12 +73,39 @@ CREATE TABLE IF NOT EXISTS traces (
     PRIMARY KEY (tick, creature)
 );
 CREATE TABLE IF NOT EXISTS tokens (
-    token TEXT PRIMARY KEY,
+    token TEXT PRIMARY KEY, -- the token's SHA-256, never the token
     creature TEXT NOT NULL,
     issued REAL NOT NULL,
     revoked REAL
 );
 """
+
+
+PRUNE_EVERY = 600
+"""Ticks between two passes that delete expired traces."""
+TRACE_DAYS_ENV = "SMALLWOOD_TRACE_DAYS"
+RETENTION = """\
+What the data dir keeps (measured on the default world, seed 1, 1,500 ticks):
+- every tick's actions, commands, events, hash and history point, compressed: 1.0 KB a tick
+  (94 MB a day at one tick a second), kept for good: `smallwood replay` verifies the world
+  from tick 0;
+- a snapshot every `snapshot_every` ticks (100): under 0.1 KB a tick;
+- decision traces (prompts, raw answers, latencies): 2.4 KB a tick, kept
+  `SMALLWOOD_TRACE_DAYS` days (default 1) and deleted every 600 ticks after that, so they
+  hold about 210 MB at one tick a second and no more; 0 keeps them forever. Replay needs none.
+SQLite reuses the pages pruning frees, so the file grows by the kept rows only: 94 MB a day.
+"""
+
+
+def trace_days_from_env() -> float:
+    raw = os.environ.get(TRACE_DAYS_ENV, "1")
+    try:
+        days = float(raw)
+    except ValueError:
+        raise StoreError(f"{TRACE_DAYS_ENV}={raw!r}: give a number of days (0: forever)") from None
+    if not days >= 0:
+        raise StoreError(f"{TRACE_DAYS_ENV}={raw!r}: give a number of days (0: forever)")
+    return days
 
 
 class StoreError(RuntimeError):
@@ -94,6 +130,7 @@ def connect(path: Path) -> sqlite3.Connection:
     another data-dir format than this build's."""
     conn = sqlite3.connect(path, check_same_thread=False)
     try:
+        check_integrity(conn, path)
         conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode survives any crash of this process (only power loss may cost the
         # last transactions), and keeps commits free of an fsync each.
@@ -101,16 +138,58 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.executescript(SCHEMA)
         with conn:
             found = check_format(conn, path)
-            if found is None:
-                conn.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
+            if found != FORMAT:
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (str(FORMAT),))
+            _hash_tokens(conn)
     except BaseException:
         conn.close()
         raise
     return conn
 
 
+def damaged(path: Path, detail: str) -> StoreError:
+    """The error for a damaged database, with the way out."""
+    return StoreError(
+        f"{path}: the database is damaged ({detail[:200]}). Nothing was changed. To go on, "
+        f"copy the world up to its last good snapshot into a new data dir: `smallwood salvage "
+        f"--data-dir {path.parent} --to NEW_DIR`, then serve NEW_DIR"
+    )
+
+
+def check_integrity(conn: sqlite3.Connection, path: Path) -> None:
+    """Raise `damaged` unless SQLite's quick check passes (it reads every page once)."""
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise damaged(path, str(exc)) from None
+    if [r[0] for r in rows] != ["ok"]:
+        raise damaged(path, "; ".join(str(r[0]) for r in rows[:3]))
+
+
+def pack(value: Any) -> bytes:
+    """A JSON value as a stored blob: compressed (JSON rows shrink three to five times)."""
+    return zlib.compress(orjson.dumps(value), 6)
+
+
+def unpack(blob: bytes | str) -> Any:
+    """A stored blob back to its JSON value, compressed (format 2) or not (format 1)."""
+    if isinstance(blob, bytes) and blob[:1] == COMPRESSED:
+        return orjson.loads(zlib.decompress(blob))
+    return orjson.loads(blob)
+
+
+def _hash_tokens(conn: sqlite3.Connection) -> None:
+    """Replace tokens stored in the clear (by builds before digests) with their digests."""
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'tokens'").fetchone() is not None:
+        return
+    conn.create_function("sw_digest", 1, digest, deterministic=True)
+    conn.execute("UPDATE tokens SET token = sw_digest(token)")
+    conn.execute("INSERT INTO meta VALUES ('tokens', 'sha256')")
+
+
 def check_format(conn: sqlite3.Connection, path: Path) -> int | None:
-    """The stored format (None: none stored yet); raises `StoreError` unless it is `FORMAT`."""
+    """The stored format (None: none stored yet); raises `StoreError` unless this build
+    reads it (`READS`)."""
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
     except sqlite3.OperationalError:
@@ -121,17 +200,26 @@ def check_format(conn: sqlite3.Connection, path: Path) -> int | None:
         found = int(row[0])
     except ValueError:
         found = -1
-    if found != FORMAT:
+    if found not in READS:
         raise StoreError(
             f"{path.parent}: this data dir has format {row[0]}, and this build of smallwood "
-            f"reads format {FORMAT} only; run the smallwood version that wrote it, or start "
-            "a new world with another --data-dir"
+            f"reads formats {', '.join(map(str, READS))} only; run the smallwood version that "
+            "wrote it, or start a new world with another --data-dir"
         )
     return found
 
 
+def _private(path: Path) -> None:
+    """Create `path` if needed, readable and writable by this user only (0600).
+
+    SQLite gives its -wal and -shm files the database file's mode, so they follow."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+
+
 def _lock(path: Path) -> IO[bytes]:
     """Hold the data dir for this process (released by the OS however the process ends)."""
+    _private(path)
     handle = path.open("ab")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -146,10 +234,18 @@ def _lock(path: Path) -> IO[bytes]:
 class Store:
     """The database, written by one thread. Construct with `Store.open(data_dir)`."""
 
-    def __init__(self, path: Path, *, snapshot_every: int = 100) -> None:
+    def __init__(
+        self, path: Path, *, snapshot_every: int = 100, trace_days: float | None = None
+    ) -> None:
         self.path = path
         self.snapshot_every = snapshot_every
+        self.trace_days = trace_days_from_env() if trace_days is None else trace_days
+        """Decision traces older than this are deleted (0: kept forever); see `RETENTION`."""
+        self.prune_every = PRUNE_EVERY
         self._lock = _lock(path.with_name(LOCK_NAME))
+        for name in (path.name, path.name + "-wal", path.name + "-shm"):
+            if name == path.name or path.with_name(name).exists():
+                _private(path.with_name(name))
         self._jobs: queue.SimpleQueue[
             tuple[Callable[[sqlite3.Connection], Any], concurrent.futures.Future[Any]] | None
         ] = queue.SimpleQueue()
@@ -162,11 +258,13 @@ class Store:
         self._thread.start()
 
     @classmethod
-    def open(cls, data_dir: str | Path, *, snapshot_every: int = 100) -> Store:
+    def open(
+        cls, data_dir: str | Path, *, snapshot_every: int = 100, trace_days: float | None = None
+    ) -> Store:
         path = db_path(data_dir)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            return cls(path, snapshot_every=snapshot_every)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            return cls(path, snapshot_every=snapshot_every, trace_days=trace_days)
         except StoreError:
             raise
         except (OSError, sqlite3.Error) as exc:
@@ -212,7 +310,7 @@ class Store:
 
     async def create(self, state: WorldState) -> None:
         """Start a new world in an empty database: its scenario, seed and tick-0 snapshot."""
-        blob = orjson.dumps(state_to_dict(state))
+        blob = pack(state_to_dict(state))
 
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(
@@ -226,13 +324,51 @@ class Store:
     async def load(self) -> Resumed | None:
         """The world as of the last committed tick, or None for an empty database.
 
-        Raises `StoreError` when a replayed tick does not reproduce its stored hash.
+        Raises `StoreError` when a replayed tick does not reproduce its stored hash, or a
+        row cannot be read.
         """
-        return await self.call(_load)
+        try:
+            return await self.call(_load)
+        except (sqlite3.DatabaseError, ValueError, KeyError, TypeError, zlib.error) as exc:
+            raise damaged(self.path, f"{type(exc).__name__}: {exc}") from None
+
+    async def begin_run(self) -> int:
+        """Count one more server start on this data dir; returns its number (0 for the first).
+
+        The hub numbers its deltas from it (`server.hub.run_seq`), so a viewer's `since` from
+        an earlier run is never taken for one of this run's.
+        """
+
+        def write(conn: sqlite3.Connection) -> int:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'runs'").fetchone()
+            runs = int(row[0]) if row is not None else 0
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('runs', ?)", (str(runs + 1),))
+            return runs
+
+        return await self.call(write)
 
     async def commit(self, record: TickRecord) -> None:
-        """Commit one tick; returns once it is durable against a crash of this process."""
-        await self.call(lambda conn: _write_tick(conn, record))
+        """Commit one tick; returns once it is durable against a crash of this process.
+
+        Every `prune_every` ticks the same transaction also deletes expired traces."""
+        keep = self.trace_days * 86400.0
+        prune = keep > 0 and record.tick % self.prune_every == 0
+
+        def write(conn: sqlite3.Connection) -> None:
+            _write_tick(conn, record)
+            if prune:
+                _prune_traces(conn, time.time() - keep)
+
+        try:
+            await self.call(write)
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc):
+                raise
+            raise StoreError(
+                f"{self.path}: the disk is full: tick {record.tick} was not committed and the "
+                f"world stopped at tick {record.tick - 1} with nothing lost; free some space "
+                "and start the server again"
+            ) from None
 
     async def history(self, limit: int) -> list[tuple[int, dict[str, Any]]]:
         """The last `limit` ticks' history points, oldest first."""
@@ -241,14 +377,14 @@ class Store:
             rows = conn.execute(
                 "SELECT tick, stats FROM ticks ORDER BY tick DESC LIMIT ?", (limit,)
             ).fetchall()
-            return [(tick, orjson.loads(stats)) for tick, stats in reversed(rows)]
+            return [(tick, unpack(stats)) for tick, stats in reversed(rows)]
 
         return await self.call(read)
 
     # Bot tokens
 
     async def tokens(self) -> dict[str, str]:
-        """Every live token and its creature."""
+        """Every live token's digest (`server.tokens.digest`) and its creature."""
 
         def read(conn: sqlite3.Connection) -> dict[str, str]:
             rows = conn.execute("SELECT token, creature FROM tokens WHERE revoked IS NULL")
@@ -257,6 +393,7 @@ class Store:
         return await self.call(read)
 
     async def issue_token(self, token: str, creature: str) -> None:
+        """Record a token by its digest (`token` here is `server.tokens.digest(...)`)."""
         await self.call(
             lambda conn: conn.execute(
                 "INSERT INTO tokens VALUES (?, ?, ?, NULL)", (token, creature, time.time())
@@ -280,11 +417,11 @@ def _write_tick(conn: sqlite3.Connection, r: TickRecord) -> None:
         "INSERT INTO ticks VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
             r.tick,
-            orjson.dumps(write_actions(r.actions)),
-            orjson.dumps(write_commands(r.commands)),
-            orjson.dumps(r.events),
+            pack(write_actions(r.actions)),
+            pack(write_commands(r.commands)),
+            pack(r.events),
             r.state_hash,
-            orjson.dumps(r.stats),
+            pack(r.stats),
             time.time(),
         ),
     )
@@ -294,7 +431,28 @@ def _write_tick(conn: sqlite3.Connection, r: TickRecord) -> None:
             [(r.tick, cid, orjson.dumps(write_trace(t))) for cid, t in r.traces.items()],
         )
     if r.snapshot is not None:
-        conn.execute("INSERT INTO snapshots VALUES (?, ?)", (r.tick, orjson.dumps(r.snapshot)))
+        conn.execute("INSERT INTO snapshots VALUES (?, ?)", (r.tick, pack(r.snapshot)))
+
+
+def _prune_traces(conn: sqlite3.Connection, before: float) -> int:
+    """Delete the traces of ticks committed before the time `before`; returns how many.
+
+    A tick's `at` grows with its number, so a binary search on the primary key finds the
+    first tick to keep without scanning the table."""
+    bounds = conn.execute("SELECT MIN(tick), MAX(tick) FROM ticks").fetchone()
+    if bounds is None or bounds[0] is None:
+        return 0
+    lo, hi = bounds
+    while lo < hi:
+        mid = (lo + hi) // 2
+        row = conn.execute(
+            "SELECT at FROM ticks WHERE tick >= ? ORDER BY tick LIMIT 1", (mid,)
+        ).fetchone()
+        if row is not None and row[0] < before:
+            lo = mid + 1
+        else:
+            hi = mid
+    return conn.execute("DELETE FROM traces WHERE tick < ?", (lo,)).rowcount
 
 
 def _load(conn: sqlite3.Connection) -> Resumed | None:
@@ -302,16 +460,14 @@ def _load(conn: sqlite3.Connection) -> Resumed | None:
     if row is None:
         return None
     snap_tick, blob = row
-    state = state_from_dict(orjson.loads(blob))
+    state = state_from_dict(unpack(blob))
     rows = conn.execute(
         "SELECT tick, actions, commands, hash FROM ticks WHERE tick > ? ORDER BY tick",
         (snap_tick,),
     )
     replayed = 0
     for tick, actions, commands, stored in rows:
-        state, _ = step(
-            state, read_actions(orjson.loads(actions)), read_commands(orjson.loads(commands))
-        )
+        state, _ = step(state, read_actions(unpack(actions)), read_commands(unpack(commands)))
         if state.tick != tick or state_hash(state) != stored:
             raise StoreError(
                 f"tick {tick} does not replay to its stored hash: the database is damaged or "
@@ -349,35 +505,42 @@ def replay(data_dir: str | Path, *, on_tick: Callable[[int], None] | None = None
         raise StoreError(f"{path}: no world here (start one with `smallwood serve --data-dir`)")
     conn = sqlite3.connect(path)
     try:
+        check_integrity(conn, path)
         check_format(conn, path)
-        first = conn.execute("SELECT tick, state FROM snapshots ORDER BY tick LIMIT 1").fetchone()
-        if first is None:
-            raise StoreError(f"{path}: the database holds no snapshot to replay from")
-        snaps = dict(conn.execute("SELECT tick, state FROM snapshots WHERE tick > ?", (first[0],)))
-        state = state_from_dict(orjson.loads(first[1]))
-        ticks = verified = 0
-        mismatches: list[int] = []
-        bad: list[int] = []
-        checked = 0
-        for tick, actions, commands, stored in conn.execute(
-            "SELECT tick, actions, commands, hash FROM ticks WHERE tick > ? ORDER BY tick",
-            (first[0],),
-        ):
-            state, _ = step(
-                state, read_actions(orjson.loads(actions)), read_commands(orjson.loads(commands))
-            )
-            ticks += 1
-            digest = state_hash(state)
-            if state.tick == tick and digest == stored:
-                verified += 1
-            else:
-                mismatches.append(tick)
-            if tick in snaps:
-                checked += 1
-                if state_hash(state_from_dict(orjson.loads(snaps[tick]))) != digest:
-                    bad.append(tick)
-            if on_tick is not None:
-                on_tick(tick)
+        return _replay(conn, path, on_tick)
+    except (sqlite3.DatabaseError, ValueError, KeyError, TypeError, zlib.error) as exc:
+        raise damaged(path, f"{type(exc).__name__}: {exc}") from None
     finally:
         conn.close()
+
+
+def _replay(
+    conn: sqlite3.Connection, path: Path, on_tick: Callable[[int], None] | None
+) -> ReplayReport:
+    first = conn.execute("SELECT tick, state FROM snapshots ORDER BY tick LIMIT 1").fetchone()
+    if first is None:
+        raise StoreError(f"{path}: the database holds no snapshot to replay from")
+    snaps = dict(conn.execute("SELECT tick, state FROM snapshots WHERE tick > ?", (first[0],)))
+    state = state_from_dict(unpack(first[1]))
+    ticks = verified = 0
+    mismatches: list[int] = []
+    bad: list[int] = []
+    checked = 0
+    for tick, actions, commands, stored in conn.execute(
+        "SELECT tick, actions, commands, hash FROM ticks WHERE tick > ? ORDER BY tick",
+        (first[0],),
+    ):
+        state, _ = step(state, read_actions(unpack(actions)), read_commands(unpack(commands)))
+        ticks += 1
+        digest = state_hash(state)
+        if state.tick == tick and digest == stored:
+            verified += 1
+        else:
+            mismatches.append(tick)
+        if tick in snaps:
+            checked += 1
+            if state_hash(state_from_dict(unpack(snaps[tick]))) != digest:
+                bad.append(tick)
+        if on_tick is not None:
+            on_tick(tick)
     return ReplayReport(ticks, verified, tuple(mismatches), checked, tuple(bad))

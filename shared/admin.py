@@ -27,3 +27,9 @@ class IssueToken(_Body):
     """POST /api/admin/tokens: a bot token for a creature (which a bot may then spawn)."""
 
     creature: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+
+
+class Retire(_Body):
+    """POST /api/admin/retire: take a creature out of the Wood for good at the next tick."""
+
+    creature: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]

@@ -123,6 +123,16 @@ class CreatureJoined(_Event):
     produces: str
 
 
+class CreatureRetired(_Event):
+    """A creature left the Wood for good (`reason`: `left`, its bot's own leave, or
+    `retired`, by an operator); its pebbles went back to the commons."""
+
+    type: Literal["creature_retired"] = "creature_retired"
+    creature: str
+    reason: str
+    pebbles: float
+
+
 class LegendBegan(_Event):
     type: Literal["legend_began"] = "legend_began"
     id: str
@@ -173,6 +183,7 @@ WireEvent = Annotated[
     | UpkeepPaid
     | CommonsShared
     | CreatureJoined
+    | CreatureRetired
     | LegendBegan
     | LegendEnded
     | RumourResolved

@@ -19,13 +19,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .decision import GOSSIP_CHARS, MAX_OFFERS, THOUGHT_CHARS, Decision, Offer
+from .decision import GOSSIP_CHARS, MAX_PRICE, MAX_QTY, THOUGHT_CHARS
 from .events import WireEvent
 from .observation import Observation
 from .world import WorldDocument
 
 VERSION = 1
 TOKEN_CHARS = 64
+NAME_CHARS = 40
+"""Longest name or species, in characters (cleaned after, by `shared.text.clean_text`)."""
+OFFERS_IN_ACT = 10
+"""Most items an act's `offers` may hold; only the first `MAX_OFFERS` can stand."""
 
 
 class ErrorCode(StrEnum):
@@ -52,15 +56,18 @@ class ErrorCode(StrEnum):
     LATE = "late"
     """The `act` arrived after its tick's deadline: that tick was a no-op."""
     DUPLICATE = "duplicate"
-    """A second `act` for a tick: the first one stands."""
+    """A second `act` for a tick that already has an accepted one: the first one stands."""
     WRONG_TICK = "wrong_tick"
     """An `act` for a tick that has not been asked for."""
     NOT_YOUR_CREATURE = "not_your_creature"
     """An `act` naming a creature this connection does not hold."""
     INVALID_ACT = "invalid_act"
-    """An `act` for the current tick that breaks the schema: that tick is a no-op."""
+    """An `act` that breaks the schema; nothing of it counts, and a corrected act for the
+    current tick may still be sent before the deadline."""
     NOT_EXPECTED = "not_expected"
     """A frame sent to an endpoint that expects none (viewers send nothing)."""
+    CANNOT_LEAVE = "cannot_leave"
+    """A `leave` for a creature of the scenario's own cast (not a bot's): disconnect instead."""
 
 
 class CloseCode(IntEnum):
@@ -76,11 +83,18 @@ class CloseCode(IntEnum):
     """Another connection joined with the same token."""
     REVOKED = 4001
     """The operator revoked this connection's token."""
+    RETIRED = 4002
+    """The creature left the Wood for good (its bot's `leave`, or an operator)."""
 
 
 class _In(BaseModel):
     # What the server accepts: strict, so a typo is an error rather than silently ignored.
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Strict(_In):
+    # No coercion: "2" is not 2, 2.5 is not a quantity, true is not a number.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class _Out(BaseModel):
@@ -122,11 +136,21 @@ class Join(_In):
 
     type: Literal["join"] = "join"
     token: Annotated[str, Field(max_length=TOKEN_CHARS)] = ""
-    name: Annotated[str, Field(min_length=1, max_length=40)] | None = None
-    species: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=NAME_CHARS)] | None = None
+    """At most 40 characters, then cleaned (control, bidi and invisible characters dropped,
+    spaces collapsed); must not look like the name of a creature already in the Wood."""
+    species: Annotated[str, Field(min_length=1, max_length=NAME_CHARS)] | None = None
     produces: Annotated[str, Field(min_length=1, max_length=32)] | None = None
     personality: Literal["steady", "hoarder", "speculator", "shrewd", "generous"] | None = None
     """How the scripted mind trades for it while no bot is connected."""
+
+
+class Leave(_In):
+    """Take this connection's creature out of the Wood for good (a creature a bot brought
+    in, or a scenario `bot` creature): it leaves at the next tick, its pebbles go back to the
+    commons, its tokens are revoked, and the connection is closed with 4002."""
+
+    type: Literal["leave"] = "leave"
 
 
 class Joined(_Out):
@@ -152,27 +176,65 @@ class Turn(_Out):
     """Last tick's events about this creature: its trades, its refused offers, its exile."""
 
 
-class Act(_In):
-    """A creature's decision for one tick: up to three offers and one public gossip line."""
+class BotOffer(_Strict):
+    """One offer as a bot sends it; checked one by one (see `server.offers`)."""
+
+    side: Literal["buy", "sell"]
+    good: Annotated[str, Field(min_length=1, max_length=32)]
+    qty: Annotated[int, Field(ge=1, le=MAX_QTY)]
+    price: Annotated[float, Field(gt=0, le=MAX_PRICE, allow_inf_nan=False)]
+    """Pebbles per unit, rounded to the nearest hundredth; must come to at least 0.01."""
+
+
+class Act(_Strict):
+    """A creature's decision for one tick: up to three offers and one public gossip line.
+
+    `offers` items are checked one by one: each stands or is refused in the reply."""
 
     type: Literal["act"] = "act"
     tick: int
-    offers: Annotated[list[Offer], Field(max_length=MAX_OFFERS)] = []
+    offers: Annotated[list[Any], Field(max_length=OFFERS_IN_ACT)] = []
     gossip: Annotated[str, Field(max_length=GOSSIP_CHARS)] = ""
     thought: Annotated[str, Field(max_length=THOUGHT_CHARS)] | None = None
     """Private: kept in the decision trace, never shown in the world."""
     creature: Annotated[str, Field(max_length=64)] | None = None
     """Optional check: the creature this act is for; must be the one this connection holds."""
 
-    def decision(self) -> Decision:
-        return Decision(offers=self.offers, gossip=self.gossip, thought=self.thought)
+
+class StandingOffer(_Out):
+    """An offer of the act that goes to the market, as it will be booked."""
+
+    index: int
+    """Its place in the act's `offers`."""
+    side: Literal["buy", "sell"]
+    good: str
+    qty: int
+    price: float
+    """Rounded to the cent."""
+
+
+class RefusedOffer(_Out):
+    """An offer refused before the market opened; it never reaches the world."""
+
+    index: int
+    reason: str
+    """`too_many_offers`, `not_an_offer`, `invalid_side`, `unknown_good`, `invalid_qty`,
+    `invalid_price`, `exiled`, `own_good` or `crossed_own_offer`."""
+    message: str
 
 
 class Accepted(_Out):
-    """The `act` for `tick` arrived in time and will be traded."""
+    """The `act` for `tick` arrived in time; `offers` go to the market, `refused` do not.
+
+    The market's own refusals (`insufficient_pebbles`, `insufficient_goods`) and the fills
+    arrive in the next turn's `events`, their `index` the one of this act."""
 
     type: Literal["accepted"] = "accepted"
     tick: int
+    offers: list[StandingOffer] = []
+    refused: list[RefusedOffer] = []
+    gossip: str = ""
+    """The gossip as it will be spoken (cleaned), "" for none."""
 
 
 # Both
@@ -186,7 +248,7 @@ class Error(_Out):
     """The tick the refused frame was about, when it named one."""
 
 
-ClientMessage = Annotated[Join | Act, Field(discriminator="type")]
+ClientMessage = Annotated[Join | Act | Leave, Field(discriminator="type")]
 """What a bot may send on `/ws/bot`."""
 
 ServerMessage = Annotated[
@@ -194,10 +256,30 @@ ServerMessage = Annotated[
 ]
 """What the server sends, on `/ws` and `/ws/bot`."""
 
-CLIENT: TypeAdapter[Join | Act] = TypeAdapter(ClientMessage)
+CLIENT: TypeAdapter[Join | Act | Leave] = TypeAdapter(ClientMessage)
 SERVER: TypeAdapter[Snapshot | Delta | Joined | Turn | Accepted | Error] = TypeAdapter(
     ServerMessage
 )
+
+
+CLIENT_MODELS = frozenset({"Join", "Act", "BotOffer", "Leave"})
+"""What clients send: these may carry null for an absent field; the server never sends null."""
+
+
+def _never_null(definition: dict[str, Any]) -> None:
+    """A field the server may leave out is absent, never null: say so in the schema."""
+    for prop in definition.get("properties", {}).values():
+        options = prop.get("anyOf")
+        if not options or not any(o.get("type") == "null" for o in options):
+            continue
+        rest = [o for o in options if o.get("type") != "null"]
+        del prop["anyOf"]
+        if len(rest) == 1:
+            prop.update(rest[0])
+        else:
+            prop["anyOf"] = rest
+        if prop.get("default", 0) is None:
+            del prop["default"]
 
 
 def protocol_schema() -> dict[str, Any]:
@@ -208,12 +290,14 @@ def protocol_schema() -> dict[str, Any]:
     """
     adapter: TypeAdapter[Any] = TypeAdapter(
         Annotated[
-            Snapshot | Delta | Join | Joined | Turn | Act | Accepted | Error,
+            Snapshot | Delta | Join | Joined | Turn | Act | Accepted | Leave | Error,
             Field(discriminator="type"),
         ]
     )
     schema = adapter.json_schema(ref_template="#/$defs/{model}")
-    for definition in schema["$defs"].values():
+    for name, definition in schema["$defs"].items():
+        if name not in CLIENT_MODELS:
+            _never_null(definition)
         # `type` has a default for building messages in Python, yet every frame must carry it.
         if "type" in definition.get("properties", {}):
             required = definition.setdefault("required", [])
@@ -227,7 +311,7 @@ def protocol_schema() -> dict[str, Any]:
             "See docs/protocol.md."
         ),
         "x-protocol-version": VERSION,
-        "x-client-messages": ["join", "act"],
+        "x-client-messages": ["join", "act", "leave"],
         "x-server-messages": ["snapshot", "delta", "joined", "turn", "accepted", "error"],
         "x-error-codes": [code.value for code in ErrorCode],
         "x-close-codes": {str(code.value): code.name.lower() for code in CloseCode},

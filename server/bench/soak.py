@@ -7,19 +7,30 @@ viewers at a time that each stay a few seconds and leave, half of the newcomers 
 with `?since=` the last seq their predecessor saw. Everything is seeded, bounded in count
 (connections at once) and in time (`--seconds`).
 
+Beside them it runs the attacks the edge must shrug off: a reconnect storm every
+`STORM_EVERY` seconds (`--storm` viewers at once, all resuming with `?since=`), and a
+slowloris (`--slowloris` sockets from another loopback address, 127.0.0.2, each sending a
+header line every `DRIP_S` seconds and never finishing a request; the server runs with its
+per-address cap on loopback too, so they meet the cap and the idle timeout), while
+`/healthz` is timed once a second.
+
 It reports: ticks on time (the share of ticks that began within `ON_TIME_MS` of their
 schedule, as the server itself saw it), missed deltas for connected viewers (a gap in seqs
 inside one connection; a snapshot the server sends a slow reader is counted apart, as a
 resync), the server's resident memory at the start, after a quarter of the run (buffers and
 connections up) and at the end (from /proc/PID/status), and
-errors: frames the server refused, connections that failed, and errors the server logged.
+errors: frames the server refused, connections that failed, and errors the server logged;
+the data dir's size at the end (bytes a tick, and what that makes a day at one tick a
+second); the slowest `/healthz`, and the slowloris sockets the server closed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
+import sqlite3
 import tempfile
 import time
 from collections import Counter
@@ -42,7 +53,21 @@ BOT_STAY_S = (3.0, 12.0)
 GOODS = ("acorns", "berries", "mushrooms", "honey", "firewood")
 ADMIN = "soak-admin-token"
 WARM_SHARE = 0.25
-"""Memory is also read this far into the run, once connections and buffers are up."""
+"""Memory is also read this far into the run, once connections and buffers are up (or once
+the server's history of chart points is full, if that comes later, up to half the run)."""
+HISTORY_POINTS = 10_000
+"""Points the server's chart history holds (`server.serve.HISTORY_POINTS`): it grows until
+then, by design."""
+STORM_EVERY = 30.0
+"""Seconds between two reconnect storms."""
+STORM_DELTAS = 3
+"""Deltas each storm viewer reads (checking their seqs) before it leaves."""
+DRIP_S = 5.0
+"""Seconds between two header lines from a slowloris socket."""
+ATTACKER = "127.0.0.2"
+"""The slowloris connects from here, so the per-address cap falls on it alone."""
+EDGE_ENV = {"SMALLWOOD_LIMIT_LOOPBACK": "1"}
+"""The server under test caps loopback addresses like any other (see `server.guard`)."""
 
 
 @dataclass(slots=True)
@@ -57,6 +82,13 @@ class LoadStats:
     turns: int = 0
     acts: int = 0
     bot_sessions: int = 0
+    storms: int = 0
+    storm_sessions: int = 0
+    storm_missed: int = 0
+    slowloris_opened: int = 0
+    slowloris_closed: int = 0
+    """Slowloris sockets the server closed (cap or idle timeout)."""
+    healthz_ms: list[float] = field(default_factory=list)
     refused: Counter[str] = field(default_factory=Counter)
     """Error frames the server sent, by code."""
     failures: Counter[str] = field(default_factory=Counter)
@@ -64,24 +96,52 @@ class LoadStats:
 
 
 def run(
-    seconds: float, *, bots: int = 4, viewers: int = 50, period: float = 0.25
+    seconds: float,
+    *,
+    bots: int = 4,
+    viewers: int = 50,
+    period: float = 0.25,
+    storm: int = 100,
+    slowloris: int = 300,
+    storm_every: float = STORM_EVERY,
 ) -> dict[str, Any]:
     """Soak one server for `seconds`; the figures as one JSON-able dict."""
-    raise_fd_limit(viewers + bots)
+    raise_fd_limit(viewers + bots + storm + slowloris)
+    per_address = viewers + storm + 64  # the load's own viewers fit; the slowloris does not
+    env = {**EDGE_ENV, "SMALLWOOD_CONNECTIONS_PER_ADDRESS": str(per_address)}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the server child inherits them
     with tempfile.TemporaryDirectory(prefix="smallwood-soak-") as tmp:
-        config = ServeConfig(
-            data_dir=Path(tmp) / "data", port=0, tick=period, seed=1, admin_token=ADMIN
-        )
-        server = ServerProcess(config)
+        data_dir = Path(tmp) / "data"
+        config = ServeConfig(data_dir=data_dir, port=0, tick=period, seed=1, admin_token=ADMIN)
+        try:
+            server = ServerProcess(config)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
         try:
             rss_start = rss_kib(server.pid)
             ws_url = server.url.replace("http://", "ws://", 1)
-            load = Child(_load_main, ws_url, seconds, bots, viewers, name="smallwood-bench-soak")
+            load = Child(
+                _load_main,
+                ws_url,
+                seconds,
+                bots,
+                viewers,
+                storm,
+                slowloris,
+                storm_every,
+                name="smallwood-bench-soak",
+            )
             began = time.monotonic()
+            warm_at = min(seconds / 2, max(seconds * WARM_SHARE, HISTORY_POINTS * period * 1.05))
             rss_warm = 0
             try:
                 while not load.ready(min(1.0, seconds / 8)):
-                    if not rss_warm and time.monotonic() - began >= seconds * WARM_SHARE:
+                    if not rss_warm and time.monotonic() - began >= warm_at:
                         rss_warm = rss_kib(server.pid)
                     if time.monotonic() - began > seconds + 60:
                         raise RuntimeError("the soak load did not finish")
@@ -92,9 +152,15 @@ def run(
             rss_warm = rss_warm or rss_end
         finally:
             record = server.stop()
+        disk = sum(f.stat().st_size for f in data_dir.iterdir() if f.is_file())
+        traces = _traces_bytes(data_dir)
     lateness = list(record.lateness_ms.values())
     on_time = sum(1 for late in lateness if late <= ON_TIME_MS)
     errors = sum(stats.failures.values()) + record.errors
+    ticks = len(lateness)
+    per_tick = disk / ticks if ticks else 0.0
+    warm_growth = (rss_end - rss_warm) / rss_warm if rss_warm else 0.0
+    health = summary(stats.healthz_ms, 1) if stats.healthz_ms else None
     return {
         "seconds": seconds,
         "tick_s": period,
@@ -125,19 +191,77 @@ def run(
             "end": rss_end,
             "growth": rss_end - rss_start,
             "growth_after_warm": rss_end - rss_warm,
+            "growth_after_warm_ratio": round(warm_growth, 4),
+            "warm_at_s": round(warm_at, 1),
         },
-        "ok": stats.missed == 0 and errors == 0 and bool(lateness),
+        "storms": stats.storms,
+        "storm_sessions": stats.storm_sessions,
+        "storm_missed": stats.storm_missed,
+        "slowloris": {
+            "sockets": slowloris,
+            "opened": stats.slowloris_opened,
+            "closed_by_server": stats.slowloris_closed,
+        },
+        "healthz_ms": health,
+        "disk": {
+            "bytes": disk,
+            "bytes_per_tick": round(per_tick),
+            "mb_per_day_at_1_tick_per_s": round(per_tick * 86400 / 1e6, 1),
+            "traces_bytes": traces,
+            "kept_bytes_per_tick": round((disk - traces) / ticks) if ticks else 0,
+            "kept_mb_per_day_at_1_tick_per_s": round((disk - traces) / ticks * 86400 / 1e6, 1)
+            if ticks
+            else 0.0,
+        },
+        "ok": stats.missed == 0
+        and stats.storm_missed == 0
+        and errors == 0
+        and bool(lateness)
+        and (health is None or (health["max"] or 0) < 1000),
     }
 
 
-def _load_main(conn: Connection, url: str, seconds: float, bots: int, viewers: int) -> None:
-    raise_fd_limit(viewers + bots)
+def _traces_bytes(data_dir: Path) -> int:
+    """Bytes the decision traces take in the database (they expire; the rest is kept)."""
+    conn = sqlite3.connect(data_dir / "world.sqlite3")
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        row = conn.execute(
+            "SELECT SUM(pgsize) FROM dbstat WHERE name IN ('traces', 'sqlite_autoindex_traces_1')"
+        ).fetchone()
+        return int(row[0] or 0)
+    except sqlite3.DatabaseError:
+        return 0
+    finally:
+        conn.close()
+
+
+def _load_main(
+    conn: Connection,
+    url: str,
+    seconds: float,
+    bots: int,
+    viewers: int,
+    storm: int = 0,
+    slowloris: int = 0,
+    storm_every: float = STORM_EVERY,
+) -> None:
+    raise_fd_limit(viewers + bots + storm + slowloris)
     stats = LoadStats()
-    asyncio.run(_load(url, seconds, bots, viewers, stats))
+    asyncio.run(_load(url, seconds, bots, viewers, stats, storm, slowloris, storm_every))
     conn.send(stats)
 
 
-async def _load(url: str, seconds: float, bots: int, viewers: int, stats: LoadStats) -> None:
+async def _load(
+    url: str,
+    seconds: float,
+    bots: int,
+    viewers: int,
+    stats: LoadStats,
+    storm: int = 0,
+    slowloris: int = 0,
+    storm_every: float = STORM_EVERY,
+) -> None:
     rng = random.Random(7)
     stop_at = time.monotonic() + seconds
     last_seq: list[int] = [-1]
@@ -148,7 +272,91 @@ async def _load(url: str, seconds: float, bots: int, viewers: int, stats: LoadSt
     tasks += [
         asyncio.create_task(_bot(url, i, rng.randrange(2**31), stop_at, stats)) for i in range(bots)
     ]
+    if storm:
+        storms = _storms(url, storm, stop_at, last_seq, stats, storm_every)
+        tasks.append(asyncio.create_task(storms))
+    if slowloris:
+        tasks += [asyncio.create_task(_slowloris(url, stop_at, stats)) for _ in range(slowloris)]
+    tasks.append(asyncio.create_task(_healthz(url, stop_at, stats)))
     await asyncio.gather(*tasks)
+
+
+async def _storms(
+    url: str, size: int, stop_at: float, last_seq: list[int], stats: LoadStats, every: float
+) -> None:
+    """Every `every` s, `size` viewers reconnect at once with `?since=`."""
+    while time.monotonic() + every < stop_at:
+        await asyncio.sleep(every)
+        stats.storms += 1
+        since = last_seq[0]
+        await asyncio.gather(*(_storm_viewer(url, since, stats) for _ in range(size)))
+
+
+async def _storm_viewer(url: str, since: int, stats: LoadStats) -> None:
+    stats.storm_sessions += 1
+    query = f"?since={since}" if since >= 0 else ""
+    try:
+        async with connect(url + "/ws" + query, compression=None, open_timeout=30) as ws:
+            expected = since + 1 if since >= 0 else None
+            seen = 0
+            while seen < STORM_DELTAS:
+                frame = await asyncio.wait_for(ws.recv(decode=False), 30)
+                delta, seq = frame_seq(frame)
+                if not delta:
+                    expected = seq + 1
+                    continue
+                if expected is not None and seq > expected:
+                    stats.storm_missed += seq - expected
+                expected = seq + 1
+                seen += 1
+    except Exception as exc:
+        stats.failures[f"storm {type(exc).__name__}"] += 1
+
+
+async def _slowloris(url: str, stop_at: float, stats: LoadStats) -> None:
+    """One socket that never finishes its headers; when the server closes it, another."""
+    host, port = url.removeprefix("ws://").rsplit(":", 1)
+    while time.monotonic() < stop_at:
+        try:
+            reader, writer = await asyncio.open_connection(
+                host, int(port), local_addr=(ATTACKER, 0)
+            )
+        except OSError:
+            await asyncio.sleep(1.0)
+            continue
+        stats.slowloris_opened += 1
+        try:
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            while time.monotonic() < stop_at:
+                try:
+                    if await asyncio.wait_for(reader.read(1), DRIP_S) == b"":
+                        stats.slowloris_closed += 1
+                        break
+                except TimeoutError:
+                    writer.write(b"X-Slow: yes\r\n")
+                    await writer.drain()
+        except OSError:
+            stats.slowloris_closed += 1
+        finally:
+            writer.close()
+        await asyncio.sleep(0.5)
+
+
+async def _healthz(url: str, stop_at: float, stats: LoadStats) -> None:
+    """Time `/healthz` once a second (from the load's own address, under the cap)."""
+    host, port = url.removeprefix("ws://").rsplit(":", 1)
+    request = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+    while time.monotonic() < stop_at:
+        began = time.perf_counter()
+        try:
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(request)
+            await asyncio.wait_for(reader.read(), 10)
+            writer.close()
+            stats.healthz_ms.append((time.perf_counter() - began) * 1000)
+        except (OSError, TimeoutError) as exc:
+            stats.failures[f"healthz {type(exc).__name__}"] += 1
+        await asyncio.sleep(1.0)
 
 
 async def _viewer_slot(
@@ -220,7 +428,7 @@ async def _bot(url: str, i: int, seed: int, stop_at: float, stats: LoadStats) ->
         held = [token]
         try:
             async with asyncio.timeout(stay):
-                await _bot_session(url, join, good, stats, held)
+                await _bot_session(url, join, good, stats, held, f"127.0.1.{i % 250 + 1}")
         except TimeoutError:
             pass
         except Exception as exc:
@@ -230,10 +438,18 @@ async def _bot(url: str, i: int, seed: int, stop_at: float, stats: LoadStats) ->
 
 
 async def _bot_session(
-    url: str, join: dict[str, Any], good: str, stats: LoadStats, token: list[str]
+    url: str,
+    join: dict[str, Any],
+    good: str,
+    stats: LoadStats,
+    token: list[str],
+    address: str = "127.0.0.1",
 ) -> None:
-    """One connection; `token[0]` is set as soon as the server hands one out."""
-    async with connect(url + "/ws/bot", compression=None, open_timeout=30) as ws:
+    """One connection, from `address` (each bot its own, as bots on the internet are);
+    `token[0]` is set as soon as the server hands one out."""
+    async with connect(
+        url + "/ws/bot", compression=None, open_timeout=30, local_addr=(address, 0)
+    ) as ws:
         await ws.send(orjson.dumps(join).decode())
         async for frame in ws:
             message = orjson.loads(frame)
@@ -271,8 +487,22 @@ def render(figures: dict[str, Any]) -> str:
             f"bots: {f['bot_sessions']} sessions, {f['turns']} turns, {f['acts']} acts, "
             f"refused {f['refused'] or 'none'}",
             f"memory: {rss['start']} KiB at start, {rss['warm']} KiB after "
-            f"{WARM_SHARE:.0%} of the time, {rss['end']} KiB at the end ({rss['growth']:+d} KiB; "
-            f"{rss['growth_after_warm']:+d} KiB after warm-up)",
+            f"{rss['warm_at_s']} s, {rss['end']} KiB at the end ({rss['growth']:+d} KiB; "
+            f"{rss['growth_after_warm']:+d} KiB after warm-up, "
+            f"{rss['growth_after_warm_ratio']:+.1%})",
+            f"storms: {f['storms']} of {f['storm_sessions']} resuming viewers in all, "
+            f"missed {f['storm_missed']}",
+            f"slowloris: {f['slowloris']['sockets']} sockets, {f['slowloris']['opened']} opened, "
+            f"{f['slowloris']['closed_by_server']} closed by the server; /healthz "
+            + (
+                f"p50 {f['healthz_ms']['p50']} ms max {f['healthz_ms']['max']} ms"
+                if f["healthz_ms"]
+                else "not measured"
+            ),
+            f"disk: {f['disk']['bytes']} bytes, {f['disk']['bytes_per_tick']} a tick "
+            f"({f['disk']['mb_per_day_at_1_tick_per_s']} MB a day at one tick a second); kept "
+            f"for good (all but the expiring traces): {f['disk']['kept_bytes_per_tick']} a tick, "
+            f"{f['disk']['kept_mb_per_day_at_1_tick_per_s']} MB a day",
             f"errors: {f['errors']} (failures {f['failures'] or 'none'}, server logged "
             f"{f['server_errors']})",
             "ok" if f["ok"] else "NOT OK",

@@ -58,9 +58,7 @@ class ScriptedMind:
         extra = _speculate(obs, temper) if temper.speculates else []
         offers = ([sell] if sell else []) + buys + extra
         offers = offers[:MAX_OFFERS]
-        # Built without re-validation: every field is clamped to the protocol's bounds here,
-        # and tests/minds/test_scripted.py checks that in any state, through pydantic.
-        return Decision.model_construct(
+        return Decision(
             offers=offers,
             gossip=_gossip(obs, offers, dice)[:GOSSIP_CHARS],
             thought=_thought(obs, offers),
@@ -70,10 +68,6 @@ class ScriptedMind:
 def _price(value: float) -> float:
     """A limit price the protocol accepts, whatever the board says."""
     return min(MAX_PRICE, max(0.01, round(value, 2)))
-
-
-def _offer(side: Side, good: str, qty: int, price: float) -> Offer:
-    return Offer.model_construct(side=side, good=good, qty=qty, price=price)
 
 
 def _qty(value: int) -> int:
@@ -106,7 +100,7 @@ def _sell_surplus(obs: Observation, t: Temperament) -> Offer | None:
         markup += 0.25 * obs.fuel_per_tick * left
         if obs.season == "winter":
             qty = surplus
-    return _offer(side=Side.SELL, good=good, qty=_qty(qty), price=_price(ref * (1 + markup)))
+    return Offer(side=Side.SELL, good=good, qty=_qty(qty), price=_price(ref * (1 + markup)))
 
 
 def _buy_shortages(obs: Observation, t: Temperament) -> list[Offer]:
@@ -134,7 +128,7 @@ def _buy_shortages(obs: Observation, t: Temperament) -> list[Offer]:
             continue
         qty = _qty(qty)
         budget -= qty * limit
-        offers.append(_offer(side=Side.BUY, good=good, qty=qty, price=limit))
+        offers.append(Offer(side=Side.BUY, good=good, qty=qty, price=limit))
     return offers
 
 
@@ -148,13 +142,13 @@ def _speculate(obs: Observation, t: Temperament) -> list[Offer]:
         if held < 25 and obs.pebbles > 20:
             qty = min(4, int(obs.pebbles * 0.3 // max(ref, 0.01)))
             if qty > 0:
-                offers.append(_offer(side=Side.BUY, good=fuel, qty=qty, price=_price(ref * 0.95)))
+                offers.append(Offer(side=Side.BUY, good=fuel, qty=qty, price=_price(ref * 0.95)))
     if fuel and fuel != obs.produces and obs.season == "winter":
         spare = obs.stores.get(fuel, 0) - round(obs.fuel_per_tick * 5)
         if spare > 0:
             ref = obs.prices[fuel]
             offers.append(
-                _offer(side=Side.SELL, good=fuel, qty=_qty(spare), price=_price(ref * 1.2))
+                Offer(side=Side.SELL, good=fuel, qty=_qty(spare), price=_price(ref * 1.2))
             )
     return offers
 

@@ -4,7 +4,7 @@ No asyncio, no I/O, no clock. Everything random comes from the generator inside 
 so `step(state, actions)` gives the same world for the same inputs, byte for byte.
 """
 
-from .actions import NOOP, Action, Command, Order, SpawnCreature, TriggerLegend
+from .actions import NOOP, Action, Command, Order, RetireCreature, SpawnCreature, TriggerLegend
 from .document import world_document
 from .events import Event
 from .legend_book import LEGENDS
@@ -21,6 +21,7 @@ __all__ = [
     "Event",
     "Observation",
     "Order",
+    "RetireCreature",
     "Scenario",
     "ScenarioError",
     "SpawnCreature",

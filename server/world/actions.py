@@ -47,4 +47,13 @@ class SpawnCreature:
     yields: dict[str, float] = field(default_factory=dict)
 
 
-Command = TriggerLegend | SpawnCreature
+@dataclass(frozen=True, slots=True)
+class RetireCreature:
+    """A creature leaving the Wood for good (its bot left, or an operator retired it);
+    its pebbles go back to the commons."""
+
+    id: str
+    reason: str = "retired"
+
+
+Command = TriggerLegend | SpawnCreature | RetireCreature

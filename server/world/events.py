@@ -116,6 +116,14 @@ class CreatureJoined:
 
 
 @dataclass(frozen=True, slots=True)
+class CreatureRetired:
+    creature: str
+    reason: str
+    pebbles: int
+    """Bits its purse held, returned to the commons."""
+
+
+@dataclass(frozen=True, slots=True)
 class LegendBegan:
     id: str
     key: str
@@ -162,6 +170,7 @@ Event = (
     | UpkeepPaid
     | CommonsShared
     | CreatureJoined
+    | CreatureRetired
     | LegendBegan
     | LegendEnded
     | RumourResolved

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import get_args
 
-from .actions import SpawnCreature
-from .events import CommandRejected, CreatureJoined, Event
+from .actions import RetireCreature, SpawnCreature
+from .events import CommandRejected, CreatureJoined, CreatureRetired, Event
 from .scenario import ID_PATTERN, Personality
 from .seasons import SEASONS
 from .state import Creature, WorldState
@@ -38,6 +38,18 @@ def join(state: WorldState, cmd: SpawnCreature, events: list[Event]) -> None:
         yields=yields,
     )
     events.append(CreatureJoined(cmd.id, cmd.name, cmd.species, cmd.produces))
+
+
+def retire(state: WorldState, cmd: RetireCreature, events: list[Event]) -> None:
+    """Take a creature out of the Wood for good; its purse returns to the commons."""
+    creature = state.creatures.get(cmd.id) if isinstance(cmd.id, str) else None
+    if creature is None or len(state.creatures) == 1:
+        reason = "unknown_creature" if creature is None else "last_creature"
+        events.append(CommandRejected(f"retire {cmd.id}", reason))
+        return
+    del state.creatures[cmd.id]
+    state.commons += creature.purse
+    events.append(CreatureRetired(cmd.id, str(cmd.reason)[:40], creature.purse))
 
 
 def _refusal(state: WorldState, cmd: object) -> str:

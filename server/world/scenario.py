@@ -277,6 +277,11 @@ def _inconsistencies(s: Scenario) -> list[str]:
     return problems
 
 
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_FILE_CREATURES = 1000
+"""A scenario file's limits (the benches build bigger Woods in code, `large_scenario`)."""
+
+
 def bundled_scenarios() -> tuple[str, ...]:
     """Names of the scenarios that ship with smallwood (`default`, `wide_wood`, ...)."""
     folder = resources.files("server.world").joinpath("scenarios")
@@ -287,7 +292,10 @@ def bundled_scenarios() -> tuple[str, ...]:
 
 def load_scenario(path: str | Path | None = None) -> Scenario:
     """Read a scenario from a .toml or .json file, or a bundled one by name (`wide_wood`);
-    None gives the default Wood."""
+    None gives the default Wood.
+
+    A file over `MAX_FILE_BYTES`, with more than `MAX_FILE_CREATURES` creatures, or nested
+    too deeply to decode is refused with a `ScenarioError` that says so."""
     name = "default" if path is None else str(path)
     if name in bundled_scenarios() and (path is None or not Path(path).exists()):
         text = resources.files("server.world").joinpath(f"scenarios/{name}.toml").read_text()
@@ -303,13 +311,25 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         ) from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{path}: a scenario file holds at most {MAX_FILE_BYTES} bytes")
     try:
         data = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise ScenarioError(
             f"{path}: not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}"
         ) from None
-    return parse_scenario(data, source=str(path))
+    except RecursionError:
+        raise ScenarioError(f"{path}: nested too deeply to be a scenario") from None
+    cast = data.get("creatures") if isinstance(data, dict) else None
+    if isinstance(cast, list) and len(cast) > MAX_FILE_CREATURES:
+        raise ScenarioError(
+            f"{path}: {len(cast)} creatures; a scenario file holds at most {MAX_FILE_CREATURES}"
+        )
+    try:
+        return parse_scenario(data, source=str(path))
+    except RecursionError:
+        raise ScenarioError(f"{path}: nested too deeply to be a scenario") from None
 
 
 def _describe(exc: ValidationError, source: str) -> str:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from .actions import Action, Command, SpawnCreature, TriggerLegend
+from .actions import Action, Command, RetireCreature, SpawnCreature, TriggerLegend
 from .consumption import consume
 from .events import CommandRejected, Event, SeasonBegan
 from .exile import exile_and_return
-from .joining import join
+from .joining import join, retire
 from .legends import advance_legends
 from .market import trade
 from .modifiers import modifiers
@@ -46,6 +46,8 @@ def step(
             join(state, cmd, events)
         elif isinstance(cmd, TriggerLegend):
             told.append(cmd.legend)
+        elif isinstance(cmd, RetireCreature):
+            retire(state, cmd, events)
         else:
             events.append(CommandRejected(type(cmd).__name__, "unknown_command"))
 

@@ -10,6 +10,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from server.serve import Server
+from server.tokens import digest
 
 from .conftest import ADMIN, recv_until, ws_url
 
@@ -91,7 +92,7 @@ async def test_tokens_issue_list_and_revoke(server: Server) -> None:
     status, issued = await call(server, "POST", "/api/admin/tokens", {"creature": "newt"})
     assert status == 201 and issued["creature"] == "newt"
     status, listed = await call(server, "GET", "/api/admin/tokens")
-    assert listed == [{"token": issued["token"], "creature": "newt", "connected": False}]
+    assert listed == [{"id": digest(issued["token"]), "creature": "newt", "connected": False}]
     status, _ = await call(server, "POST", "/api/admin/tokens", {"creature": "Not An Id"})
     assert status == 400
     status, _ = await call(server, "DELETE", f"/api/admin/tokens/{issued['token']}")

@@ -48,7 +48,7 @@ def test_fanout_smoke() -> None:
 
 
 def test_soak_smoke() -> None:
-    figures = soak.run(4.0, bots=2, viewers=4, period=0.1)
+    figures = soak.run(4.0, bots=2, viewers=4, period=0.1, storm=5, slowloris=20, storm_every=1.5)
     assert figures["missed_deltas"] == 0
     assert figures["errors"] == 0, figures
     assert figures["ticks"] > 10
@@ -58,5 +58,8 @@ def test_soak_smoke() -> None:
     assert figures["viewer_sessions"] >= 4 and figures["deltas_delivered"] > 0
     assert figures["turns"] > 0
     assert figures["acts"] >= figures["turns"] - figures["bot_sessions"]
-    assert set(figures["rss_kib"]) == {"start", "warm", "end", "growth", "growth_after_warm"}
+    assert figures["storms"] >= 1 and figures["storm_missed"] == 0
+    assert figures["slowloris"]["opened"] >= 20
+    assert figures["healthz_ms"]["max"] < 1000
+    assert figures["disk"]["bytes_per_tick"] > 0
     assert "soak" in soak.render(figures)

@@ -18,6 +18,7 @@ from server.commands import PendingCommands
 from server.metrics import Metrics
 from server.serve import Server, banner, start
 from server.store import Store
+from server.tokens import digest
 from server.world import SpawnCreature, load_scenario, new_world
 from shared.protocol import SERVER, CloseCode, Turn
 
@@ -75,7 +76,13 @@ async def test_a_newcomer_joins_acts_and_trades(server: Server) -> None:
         offers = [{"side": "buy", "good": "acorns", "qty": 1, "price": 9.0}]
         await send(ws, {"type": "act", "tick": turn["tick"], "offers": offers, "gossip": "hi"})
         ack = await recv_until(ws, lambda m: m["type"] in ("accepted", "error"))
-        assert ack == {"type": "accepted", "tick": turn["tick"]}
+        assert ack == {
+            "type": "accepted",
+            "tick": turn["tick"],
+            "offers": [{"index": 0, **offers[0]}],
+            "refused": [],
+            "gossip": "hi",
+        }
         tick = turn["tick"]
         delta = await recv_until(watcher, lambda m: bool(m.get("tick") == tick))  # noqa: B023
         if any(e["type"] == "trade_cleared" and e["buyer"] == cid for e in delta["events"]):
@@ -145,12 +152,14 @@ async def test_garbage_gets_typed_errors_and_the_line_stays_up(server: Server) -
     turn = await recv_until(ws, is_turn)
     bad = {"type": "act", "tick": turn["tick"], "offers": [{"side": "buy", "good": "acorns"}]}
     await send(ws, bad)
-    error = await recv_until(ws, lambda m: m["type"] == "error")
-    assert error["code"] == "invalid_act" and "no-op" in error["message"]
-    await send(ws, {"type": "act", "tick": turn["tick"]})  # the tick is spent
-    assert (await recv_until(ws, lambda m: m["type"] == "error"))["code"] == "duplicate"
+    accepted = await recv_until(ws, lambda m: not is_turn(m))
+    assert accepted["type"] == "accepted"  # a broken offer is refused alone
+    assert accepted["refused"][0]["reason"] == "invalid_qty"
     turn = await recv_until(ws, is_turn)
-    await send(ws, {"type": "act", "tick": turn["tick"]})
+    await send(ws, {"type": "act", "tick": turn["tick"], "gossip": 5})
+    error = await recv_until(ws, lambda m: m["type"] == "error")
+    assert error["code"] == "invalid_act" and "corrected" in error["message"]
+    await send(ws, {"type": "act", "tick": turn["tick"]})  # nothing stood: a correction is welcome
     assert (await recv_until(ws, lambda m: not is_turn(m)))["type"] == "accepted"
     await ws.close()
 
@@ -295,8 +304,8 @@ async def test_bot_creatures_of_a_scenario_get_tokens_at_startup(tmp_path: Path)
     running = await start(config(tmp_path / "data", scenario=scenario))
     try:
         assert list(running.bot_tokens.values()) == ["vesper"]
-        (token,) = running.bot_tokens
-        assert running.minted == running.bot_tokens
+        (token,) = running.minted
+        assert list(running.bot_tokens) == [digest(token)]  # the server keeps digests only
         lines = banner(running)
         assert f"  new bot token for vesper: {token}" in lines
         assert f"  play     {running.url}/play" in lines
@@ -309,7 +318,7 @@ async def test_bot_creatures_of_a_scenario_get_tokens_at_startup(tmp_path: Path)
         await running.stop()
     again = await start(config(tmp_path / "data"))
     try:
-        assert again.bot_tokens == {**running.bot_tokens, mossback: "mossback"}
+        assert again.bot_tokens == {**running.bot_tokens, digest(mossback): "mossback"}
         assert again.minted == {}  # nothing new to say: no token is printed again
         assert not any(token in line or mossback in line for line in banner(again))
     finally:

@@ -6,8 +6,10 @@ import sqlite3
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 
+from server import store as store_module
 from server.store import FORMAT, Store, StoreError, db_path, replay
 from server.world import (
     SpawnCreature,
@@ -130,7 +132,7 @@ async def test_a_data_dir_of_another_format_is_refused_with_both_versions(tmp_pa
     with pytest.raises(StoreError) as opened:
         Store.open(tmp_path)
     message = str(opened.value)
-    assert f"format {FORMAT + 1}" in message and f"reads format {FORMAT}" in message
+    assert f"format {FORMAT + 1}" in message and "reads formats 1, 2 only" in message
     with pytest.raises(StoreError, match=f"format {FORMAT + 1}"):
         replay(tmp_path)
     store = Store.open(tmp_path / "elsewhere")  # the refusal left no lock behind
@@ -139,9 +141,13 @@ async def test_a_data_dir_of_another_format_is_refused_with_both_versions(tmp_pa
     Store.open(tmp_path).close()
 
 
-async def test_a_data_dir_from_before_format_numbers_reads_as_format_1(tmp_path: Path) -> None:
-    await run_ticks(tmp_path, 2)
+async def test_a_data_dir_from_before_format_numbers_reads_as_format_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as old_build:
+        old_build.setattr(store_module, "pack", orjson.dumps)  # format 1: plain JSON blobs
+        await run_ticks(tmp_path, 2)
     set_format(tmp_path, None)
     digest = await run_ticks(tmp_path, 1)
-    assert stored_format(tmp_path) == "1"
+    assert stored_format(tmp_path) == str(FORMAT)  # upgraded: new rows are compressed
     assert replay(tmp_path).ok and digest

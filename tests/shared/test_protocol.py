@@ -10,12 +10,12 @@ from pydantic import ValidationError
 
 from server.world import load_scenario, new_world, observe_all, world_document
 from server.world.observe import Observation as CoreObservation
-from shared.decision import Offer, Side
 from shared.observation import Observation
 from shared.protocol import (
     CLIENT,
     SERVER,
     Act,
+    BotOffer,
     CloseCode,
     Delta,
     Error,
@@ -34,8 +34,9 @@ def test_a_bot_frame_parses_into_its_message() -> None:
         b'"gossip":"cheap acorns"}'
     )
     assert isinstance(act, Act)
-    assert act.offers == [Offer(side=Side.SELL, good="acorns", qty=2, price=4.5)]
-    assert act.decision().gossip == "cheap acorns"
+    assert act.offers == [{"side": "sell", "good": "acorns", "qty": 2, "price": 4.5}]
+    assert BotOffer.model_validate(act.offers[0]).qty == 2
+    assert act.gossip == "cheap acorns"
     join = CLIENT.validate_python({"type": "join", "token": "abc"})
     assert isinstance(join, Join) and join.name is None
 
@@ -45,15 +46,13 @@ def test_a_bot_frame_parses_into_its_message() -> None:
     [
         {"type": "act", "tick": 1, "offers": [], "extra": 1},
         {"type": "act", "tick": "one"},
-        {"type": "act", "tick": 1, "offers": [{"side": "hold", "good": "a", "qty": 1, "price": 1}]},
-        {"type": "act", "tick": 1, "offers": [{"side": "buy", "good": "a", "qty": 0, "price": 1}]},
-        {"type": "act", "tick": 1, "offers": [{"side": "buy", "good": "a", "qty": 1, "price": 0}]},
+        {"type": "act", "tick": "1"},  # no coercion: a tick is a JSON integer
+        {"type": "act", "tick": 1.0},
+        {"type": "act", "tick": True},
+        {"type": "act", "tick": 1, "offers": {}},
         {"type": "act", "tick": 1, "gossip": "x" * 500},
-        {
-            "type": "act",
-            "tick": 1,
-            "offers": [{"side": "buy", "good": "a", "qty": 1, "price": 1}] * 4,
-        },
+        {"type": "act", "tick": 1, "gossip": 7},
+        {"type": "act", "tick": 1, "offers": [{}] * 11},
         {"type": "join", "token": "t" * 65},
         {"type": "join", "name": ""},
         {"type": "dance"},
@@ -117,10 +116,48 @@ def test_the_schema_names_every_message_and_code() -> None:
         for d in schema["$defs"].values()
         if "const" in d.get("properties", {}).get("type", {})
     }
-    messages = {"snapshot", "delta", "join", "joined", "turn", "act", "accepted", "error"}
+    messages = {"snapshot", "delta", "join", "joined", "turn", "act", "accepted", "leave", "error"}
     assert messages <= types
     assert set(schema["x-client-messages"]) | set(schema["x-server-messages"]) == messages
     assert schema["x-error-codes"] == [c.value for c in ErrorCode]
     assert schema["x-close-codes"]["4000"] == CloseCode.REPLACED.name.lower()
     for name in ("Snapshot", "Delta", "Join", "Act", "Turn", "Error"):
         assert schema["$defs"][name]["required"][0] == "type"
+
+
+@pytest.mark.parametrize(
+    "offer",
+    [
+        {"side": "buy", "good": "acorns", "qty": "2", "price": 1},
+        {"side": "buy", "good": "acorns", "qty": 2.0, "price": 1},
+        {"side": "buy", "good": "acorns", "qty": True, "price": 1},
+        {"side": "buy", "good": "acorns", "qty": 1, "price": "1.5"},
+        {"side": "buy", "good": "acorns", "qty": 1, "price": 0},
+        {"side": "buy", "good": "acorns", "qty": 1, "price": 10_000.01},
+        {"side": "hold", "good": "acorns", "qty": 1, "price": 1},
+        {"side": "buy", "good": "acorns", "qty": 1, "price": 1, "note": "x"},
+    ],
+)
+def test_offers_are_not_coerced(offer: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        BotOffer.model_validate(offer)
+
+
+def test_a_json_integer_is_a_price() -> None:
+    assert BotOffer.model_validate({"side": "buy", "good": "a", "qty": 1, "price": 2}).price == 2
+
+
+def test_the_schema_never_offers_null_in_what_the_server_sends() -> None:
+    import jsonschema
+
+    schema = protocol_schema()
+    for name, definition in schema["$defs"].items():
+        for field, prop in definition.get("properties", {}).items():
+            if "null" in orjson.dumps(prop).decode():
+                assert name in ("Join", "Act"), (name, field)  # only clients send null
+    validator = jsonschema.Draft202012Validator(schema)
+    state = new_world(load_scenario(), 1)
+    snap = {"type": "snapshot", "seq": 0, "tick": 0, "world": world_document(state)}
+    validator.validate(orjson.loads(orjson.dumps(snap)))
+    assert not validator.is_valid({"type": "error", "code": "late", "message": "m", "tick": None})
+    assert validator.is_valid({"type": "error", "code": "late", "message": "m"})
