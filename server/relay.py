@@ -322,16 +322,18 @@ async def snapshot(request: web.Request) -> web.StreamResponse:
 
 
 async def history_series(request: web.Request) -> web.StreamResponse:
-    """As the server's: chart columns, the server's points up to the snapshot, then ours."""
-    last: int | None = None
-    if "last" in request.query:
-        try:
-            last = max(0, int(request.query["last"]))
-        except ValueError:
-            body = orjson.dumps({"error": "last must be a whole number of ticks"})
-            return web.Response(body=body, status=400, content_type="application/json")
-    series = request.app[RELAY].history.series(last)
-    return web.Response(body=orjson.dumps(series), content_type="application/json")
+    """As the server's: one page of the chart series (`?last=N`, `?before=TICK`), the
+    server's points up to the snapshot, then ours."""
+    numbers: dict[str, int] = {}
+    for name in ("last", "before"):
+        if name in request.query:
+            given = request.query[name]
+            if not (given.isascii() and given.isdigit() and len(given) < 16):
+                body = orjson.dumps({"error": f"{name} must be a whole number of ticks"})
+                return web.Response(body=body, status=400, content_type="application/json")
+            numbers[name] = int(given)
+    page = request.app[RELAY].history.page(numbers.get("last"), numbers.get("before"))
+    return web.Response(body=orjson.dumps(page), content_type="application/json")
 
 
 # The command
