@@ -151,15 +151,15 @@ class Clock:
         now = (self.status, self.period, self.failing)
         if now != self._announced:
             self._announced = now
-            self.hub.announce(
-                {
-                    "type": "status",
-                    "status": now[0],
-                    "tick": self.state.tick,
-                    "period": now[1],
-                    "reason": now[2] or None,
-                }
-            )
+            frame: dict[str, Any] = {
+                "type": "status",
+                "status": now[0],
+                "tick": self.state.tick,
+                "period": now[1],
+            }
+            if now[2]:
+                frame["reason"] = now[2]  # absent, never null, when nothing is failing
+            self.hub.announce(frame)
 
     def pause(self) -> None:
         self.paused = True

@@ -123,6 +123,20 @@ class Delta(_Out):
     events: list[WireEvent]
 
 
+class Status(_Out):
+    """The world's state, sent on `/ws?status=1` when it changes (and after the first
+    frame): `live`, `paused`, `idle` or `degraded` (a mind failed last tick, `reason` says
+    which). Clients tell `stale` and `reconnecting` themselves. Carries no seq."""
+
+    type: Literal["status"] = "status"
+    status: Literal["live", "paused", "idle", "degraded"]
+    tick: int
+    period: float
+    """Seconds per tick."""
+    reason: str | None = None
+    """Why the world is degraded; absent otherwise."""
+
+
 # Bots
 
 
@@ -252,12 +266,12 @@ ClientMessage = Annotated[Join | Act | Leave, Field(discriminator="type")]
 """What a bot may send on `/ws/bot`."""
 
 ServerMessage = Annotated[
-    Snapshot | Delta | Joined | Turn | Accepted | Error, Field(discriminator="type")
+    Snapshot | Delta | Status | Joined | Turn | Accepted | Error, Field(discriminator="type")
 ]
 """What the server sends, on `/ws` and `/ws/bot`."""
 
 CLIENT: TypeAdapter[Join | Act | Leave] = TypeAdapter(ClientMessage)
-SERVER: TypeAdapter[Snapshot | Delta | Joined | Turn | Accepted | Error] = TypeAdapter(
+SERVER: TypeAdapter[Snapshot | Delta | Status | Joined | Turn | Accepted | Error] = TypeAdapter(
     ServerMessage
 )
 
@@ -290,7 +304,7 @@ def protocol_schema() -> dict[str, Any]:
     """
     adapter: TypeAdapter[Any] = TypeAdapter(
         Annotated[
-            Snapshot | Delta | Join | Joined | Turn | Act | Accepted | Leave | Error,
+            Snapshot | Delta | Status | Join | Joined | Turn | Act | Accepted | Leave | Error,
             Field(discriminator="type"),
         ]
     )
@@ -312,7 +326,7 @@ def protocol_schema() -> dict[str, Any]:
         ),
         "x-protocol-version": VERSION,
         "x-client-messages": ["join", "act", "leave"],
-        "x-server-messages": ["snapshot", "delta", "joined", "turn", "accepted", "error"],
+        "x-server-messages": ["snapshot", "delta", "status", "joined", "turn", "accepted", "error"],
         "x-error-codes": [code.value for code in ErrorCode],
         "x-close-codes": {str(code.value): code.name.lower() for code in CloseCode},
         **schema,

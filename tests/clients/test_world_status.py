@@ -11,6 +11,7 @@ from websockets.asyncio.client import connect
 
 from server.minds.brain import DecisionResult
 from shared.observation import Observation
+from shared.protocol import SERVER
 
 from .conftest import Wood, admin
 
@@ -69,6 +70,10 @@ async def test_healthz_and_status_frames_tell_paused_live_and_degraded(wood: Woo
         finally:
             server.clock.brains.update(real)
         await read_until("live")
+        live = [f for f in frames if f.get("status") == "live"][-1]
+        assert "reason" not in live  # absent, never null
+    # every status frame is a protocol message (shared.protocol.Status)
+    assert all(SERVER.validate_python(f).type == "status" for f in frames if "status" in f)
 
 
 async def test_a_viewer_that_does_not_ask_gets_no_status_frames(wood: Wood) -> None:

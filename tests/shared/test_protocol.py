@@ -116,7 +116,18 @@ def test_the_schema_names_every_message_and_code() -> None:
         for d in schema["$defs"].values()
         if "const" in d.get("properties", {}).get("type", {})
     }
-    messages = {"snapshot", "delta", "join", "joined", "turn", "act", "accepted", "leave", "error"}
+    messages = {
+        "snapshot",
+        "delta",
+        "status",
+        "join",
+        "joined",
+        "turn",
+        "act",
+        "accepted",
+        "leave",
+        "error",
+    }
     assert messages <= types
     assert set(schema["x-client-messages"]) | set(schema["x-server-messages"]) == messages
     assert schema["x-error-codes"] == [c.value for c in ErrorCode]
