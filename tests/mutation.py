@@ -76,8 +76,11 @@ TARGETS: dict[str, Target] = {
         ("tests/minds/test_mutants_repair.py", "tests/minds/test_repair.py"),
     ),
     "merge_patch": Target(("shared/merge_patch.py",), ("tests/shared/test_merge_patch.py",)),
+    "storyteller": Target(
+        ("server/world/storyteller.py",),
+        ("tests/world/test_storyteller.py",),
+    ),
 }
-"""The storyteller (server/world/storyteller.py) belongs here once it lands, with its tests."""
 
 
 def scratch_copy(dest: Path) -> None:
