@@ -187,7 +187,7 @@ async def viewer_socket(request: web.Request) -> web.StreamResponse:
             )
     finally:
         hub.detach(viewer)
-        await _finish(writer)
+        await finish_writer(writer)
     return ws
 
 
@@ -225,11 +225,11 @@ async def bot_socket(request: web.Request) -> web.StreamResponse:
     finally:
         timer.cancel()
         relay.disconnected(session)
-        await _finish(writer)
+        await finish_writer(writer)
     return ws
 
 
-async def _finish(writer: asyncio.Task[None]) -> None:
+async def finish_writer(writer: asyncio.Task[None]) -> None:
     """Let a writer that is closing the socket finish; stop one stuck on a dead peer."""
     if not writer.done():
         try:
@@ -278,9 +278,8 @@ async def schema(request: web.Request) -> web.StreamResponse:
     return web.Response(body=request.app[SCHEMA], content_type="application/json")
 
 
-async def history_series(request: web.Request) -> web.StreamResponse:
-    """One page of the chart series (see `History.page`): `?last=N` (at most 2000) and
-    `?before=TICK` for older pages. The newest page is encoded at most once a second."""
+def page_query(request: web.Request) -> tuple[int | None, int | None] | web.Response:
+    """`?last=` and `?before=` of a history request, or the 400 that refuses them."""
     numbers: dict[str, int] = {}
     for name in ("last", "before"):
         if name in request.query:
@@ -288,8 +287,17 @@ async def history_series(request: web.Request) -> web.StreamResponse:
             if not (given.isascii() and given.isdigit() and len(given) < 16):
                 return problem(400, f"{name} must be a whole number of ticks")
             numbers[name] = int(given)
+    return numbers.get("last"), numbers.get("before")
+
+
+async def history_series(request: web.Request) -> web.StreamResponse:
+    """One page of the chart series (see `History.page`): `?last=N` (at most 2000) and
+    `?before=TICK` for older pages. The newest page is encoded at most once a second."""
+    asked = page_query(request)
+    if isinstance(asked, web.Response):
+        return asked
     history = request.app[HISTORY]
-    last, before = numbers.get("last"), numbers.get("before")
+    last, before = asked
     if before is None:
         newest = history.ticks[-1] if history.ticks else -1
         bodies = request.app[HISTORY_BODY]

@@ -29,7 +29,7 @@ from shared import merge_patch
 from shared.protocol import CloseCode, ErrorCode
 
 from .history import History, history_point
-from .http import HEARTBEAT, WebSocketSink
+from .http import HEARTBEAT, WebSocketSink, finish_writer, page_query
 from .hub import Hub
 from .limits import VIEWER_FRAME_BYTES, TokenBucket
 from .metrics import Metrics
@@ -272,17 +272,8 @@ async def viewer_socket(request: web.Request) -> web.StreamResponse:
             )
     finally:
         hub.detach(viewer)
-        await _finish(writer)
+        await finish_writer(writer)
     return ws
-
-
-async def _finish(writer: asyncio.Task[None]) -> None:
-    """Let a writer that is closing the socket finish; stop one stuck on a dead peer."""
-    if not writer.done():
-        try:
-            await asyncio.wait_for(asyncio.shield(writer), 1.0)
-        except TimeoutError:
-            writer.cancel()
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
@@ -324,15 +315,10 @@ async def snapshot(request: web.Request) -> web.StreamResponse:
 async def history_series(request: web.Request) -> web.StreamResponse:
     """As the server's: one page of the chart series (`?last=N`, `?before=TICK`), the
     server's points up to the snapshot, then ours."""
-    numbers: dict[str, int] = {}
-    for name in ("last", "before"):
-        if name in request.query:
-            given = request.query[name]
-            if not (given.isascii() and given.isdigit() and len(given) < 16):
-                body = orjson.dumps({"error": f"{name} must be a whole number of ticks"})
-                return web.Response(body=body, status=400, content_type="application/json")
-            numbers[name] = int(given)
-    page = request.app[RELAY].history.page(numbers.get("last"), numbers.get("before"))
+    asked = page_query(request)
+    if isinstance(asked, web.Response):
+        return asked
+    page = request.app[RELAY].history.page(*asked)
     return web.Response(body=orjson.dumps(page), content_type="application/json")
 
 
