@@ -33,15 +33,18 @@ def next_tale(state: WorldState, possible: Sequence[str]) -> str | None:
     if not teller.with_calendar and any(s.tick > tick for s in state.scenario.legends):
         return None
     lore = state.lore
-    since_began = tick - lore.began
-    if since_began < teller.max_gap:
+    if tick - lore.began < teller.max_gap:
         if lore.began and tick - lore.ended < teller.quiet:
             return None
-        lopsided = lopsidedness(state)
-        hazard = (1.0 + 2.0 * lopsided + stagnation(state)) / teller.mean_gap
-        if state.rng.random() >= hazard:
+        if state.rng.random() >= hazard(state):
             return None
-    return _choose(state, possible, lopsidedness(state))
+    return _pick(state, tale_weights(state, possible))
+
+
+def hazard(state: WorldState) -> float:
+    """The chance per tick that a legend begins, once the calm after the last has passed."""
+    tension = 1.0 + 2.0 * lopsidedness(state) + stagnation(state)
+    return tension / state.scenario.storyteller.mean_gap
 
 
 def lopsidedness(state: WorldState) -> float:
@@ -61,8 +64,12 @@ def stagnation(state: WorldState) -> float:
     return 1.0 if state.tick - last >= STAGNANT_TICKS else 0.0
 
 
-def _choose(state: WorldState, possible: Sequence[str], lopsided: float) -> str | None:
+def tale_weights(state: WorldState, possible: Sequence[str]) -> list[tuple[str, float]]:
+    """How likely each possible legend is to be the next: never the last one again; blows on
+    whoever holds most weigh up to four times as much in a lopsided Wood; after a threat,
+    opportunities weigh double."""
     last = LEGENDS.get(state.lore.key)
+    lopsided = lopsidedness(state)
     weights: list[tuple[str, float]] = []
     for key in possible:
         if key == state.lore.key:
@@ -74,6 +81,11 @@ def _choose(state: WorldState, possible: Sequence[str], lopsided: float) -> str 
         if last is not None and last.kind == "threat" and spec.kind == "opportunity":
             weight *= 2.0
         weights.append((key, weight))
+    return weights
+
+
+def _pick(state: WorldState, weights: Sequence[tuple[str, float]]) -> str | None:
+    """One key drawn in proportion to its weight (one draw from the state's generator)."""
     total = sum(w for _, w in weights)
     if total <= 0:
         return None

@@ -11,8 +11,15 @@ from server.world import Scenario, TriggerLegend, new_world, state_from_dict, st
 from server.world.events import GoodsLost, LegendBegan, LegendEnded
 from server.world.legend_book import LEGENDS
 from server.world.scenario import ScenarioError, parse_scenario
-from server.world.state import WorldState
-from server.world.storyteller import lopsidedness, stagnation
+from server.world.state import Lore, Trade, WorldState
+from server.world.storyteller import (
+    _pick,
+    hazard,
+    lopsidedness,
+    next_tale,
+    stagnation,
+    tale_weights,
+)
 
 from .conftest import GOODS, creature, make_scenario, of_type
 
@@ -183,3 +190,137 @@ def test_pacing_that_cannot_hold_is_refused() -> None:
 def test_legend_kinds_cover_threats_opportunities_and_rumours() -> None:
     kinds = Counter(spec.kind for spec in LEGENDS.values())
     assert kinds["threat"] >= 3 and kinds["opportunity"] >= 2 and kinds["rumour"] >= 3
+
+
+# ---- exact pacing and choice (each rule at its boundary) --------------------------------
+
+
+class Dice:
+    """A stand-in for the state's generator that rolls the given numbers, in order."""
+
+    def __init__(self, *rolls: float) -> None:
+        self.rolls = list(rolls)
+
+    def random(self) -> float:
+        return self.rolls.pop(0)
+
+
+def at(
+    scenario: Scenario, tick: int, *, began: int = 0, ended: int = 0, key: str = ""
+) -> WorldState:
+    state = new_world(scenario, 1)
+    state.tick = tick
+    state.lore = Lore(began, ended, key)
+    return state
+
+
+TELLER = {"quiet": 30, "mean_gap": 100, "max_gap": 400}
+POSSIBLE = ["drought", "termites", "bumper_harvest"]
+
+
+def test_the_hazard_rises_with_lopsidedness_and_stagnation() -> None:
+    even = at(storied(purses=(50, 50, 50), teller=TELLER), 10)
+    assert stagnation(even) == 1.0  # nothing ever traded
+    assert hazard(even) == pytest.approx((1 + 0 + 1) / 100)
+    tilted = at(storied(purses=(400, 50, 50), teller=TELLER), 10)
+    # the fullest purse is 2.4 times the mean: lopsided (2.4 - 1.5) / 2.5
+    assert lopsidedness(tilted) == pytest.approx(0.36)
+    assert hazard(tilted) == pytest.approx((1 + 2 * 0.36 + 1) / 100)
+
+
+def test_lopsidedness_is_zero_for_one_creature_or_empty_purses_and_at_most_one() -> None:
+    assert lopsidedness(new_world(storied(purses=(900,)), 1)) == 0.0
+    assert lopsidedness(new_world(storied(purses=(900, 0)), 1)) == pytest.approx(0.2)
+    assert lopsidedness(new_world(storied(purses=(0, 0, 0)), 1)) == 0.0
+    assert lopsidedness(new_world(storied(purses=(0.5, 0, 0)), 1)) == pytest.approx(0.6)
+    assert lopsidedness(new_world(storied(purses=(900, *(0,) * 9)), 1)) == 1.0
+    away = new_world(storied(purses=(900, 10, 10)), 1)
+    away.creatures["c0"].exiled_until = 99  # exiles do not count
+    assert lopsidedness(away) == 0.0
+
+
+def test_stagnation_counts_ticks_since_the_last_trade_on_the_tape() -> None:
+    state = new_world(storied(), 1)
+    trade = Trade(7, "acorns", 1, 100, "c0", "c1")
+    state.trades = (Trade(1, "acorns", 1, 100, "c0", "c1"), trade)
+    for tick, stagnant in ((8, 0.0), (9, 0.0), (10, 1.0), (11, 1.0)):
+        state.tick = tick
+        assert stagnation(state) == stagnant, tick
+
+
+def test_a_legend_is_told_exactly_when_the_roll_falls_under_the_hazard() -> None:
+    scenario = storied(teller=TELLER)
+    state = at(scenario, 100, began=50, ended=60)
+    chance = hazard(state)
+    state.rng = Dice(chance, 0.0)  # type: ignore[assignment]
+    assert next_tale(state, POSSIBLE) is None
+    state.rng = Dice(chance - 1e-9, 0.0)  # type: ignore[assignment]
+    assert next_tale(state, POSSIBLE) == "drought"
+
+
+def test_the_calm_after_a_legend_lasts_exactly_quiet_ticks() -> None:
+    scenario = storied(teller=TELLER)
+    state = at(scenario, 130, began=100, ended=101)
+    state.rng = Dice(0.0, 0.0)  # type: ignore[assignment]
+    assert next_tale(state, POSSIBLE) is None  # 29 ticks after it ended
+    state = at(scenario, 131, began=100, ended=101)
+    state.rng = Dice(0.0, 0.0)  # type: ignore[assignment]
+    assert next_tale(state, POSSIBLE) == "drought"  # 30
+
+
+def test_after_max_gap_a_legend_comes_whatever_the_dice() -> None:
+    scenario = storied(teller=TELLER)
+    state = at(scenario, 500, began=101, ended=110)
+    state.rng = Dice(0.999, 0.0)  # type: ignore[assignment]
+    assert next_tale(state, POSSIBLE) is None  # 399 ticks: still up to the dice
+    state = at(scenario, 501, began=101, ended=110)
+    state.rng = Dice(0.0)  # type: ignore[assignment]  # forced: only the choice is drawn
+    assert next_tale(state, POSSIBLE) == "drought"
+
+
+def test_the_storyteller_waits_for_the_calendars_last_legend_to_begin() -> None:
+    scenario = storied(teller=TELLER, legends=[{"tick": 200, "legend": "drought"}])
+    for tick, told in ((199, False), (200, True)):
+        state = at(scenario, tick, began=0)
+        state.rng = Dice(0.0, 0.0)  # type: ignore[assignment]
+        assert (next_tale(state, POSSIBLE) is not None) is told, tick
+    both = storied(
+        teller={**TELLER, "with_calendar": True}, legends=[{"tick": 200, "legend": "drought"}]
+    )
+    state = at(both, 150, began=0)
+    state.rng = Dice(0.0, 0.0)  # type: ignore[assignment]
+    assert next_tale(state, POSSIBLE) == "drought"
+
+
+def test_the_weights_of_the_next_tale() -> None:
+    tilted = storied(purses=(400, 50, 50), teller=TELLER)  # lopsided 0.36
+    after_threat = at(tilted, 10, key="flood_at_the_ford")
+    weights = dict(tale_weights(after_threat, [*POSSIBLE, "flood_at_the_ford"]))
+    assert "flood_at_the_ford" not in weights  # never twice in a row
+    assert weights["drought"] == pytest.approx(1.0)
+    assert weights["termites"] == pytest.approx(1.0 + 3.0 * 0.36)  # it strikes the top
+    assert weights["bumper_harvest"] == pytest.approx(2.0)  # an opportunity after a threat
+    after_chance = at(tilted, 10, key="warm_spell")
+    assert dict(tale_weights(after_chance, POSSIBLE))["bumper_harvest"] == pytest.approx(1.0)
+    fresh = at(tilted, 10)
+    assert dict(tale_weights(fresh, POSSIBLE)) == {
+        "drought": pytest.approx(1.0),
+        "termites": pytest.approx(2.08),
+        "bumper_harvest": pytest.approx(1.0),
+    }
+
+
+def test_the_draw_follows_the_weights_to_their_edges() -> None:
+    state = at(storied(teller=TELLER), 10)
+    weights = [("drought", 1.0), ("termites", 3.0)]
+    for roll, key in (
+        (0.0, "drought"),
+        (0.2499, "drought"),
+        (0.25, "termites"),
+        (0.999, "termites"),
+    ):
+        state.rng = Dice(roll)  # type: ignore[assignment]
+        assert _pick(state, weights) == key, roll
+    state.rng = Dice(0.5)  # type: ignore[assignment]
+    assert _pick(state, [("drought", 0.0)]) is None
+    assert next_tale(at(storied(teller=TELLER), 10), []) is None
