@@ -233,6 +233,7 @@ def test_lopsidedness_is_zero_for_one_creature_or_empty_purses_and_at_most_one()
     assert lopsidedness(new_world(storied(purses=(900, 0)), 1)) == pytest.approx(0.2)
     assert lopsidedness(new_world(storied(purses=(0, 0, 0)), 1)) == 0.0
     assert lopsidedness(new_world(storied(purses=(0.5, 0, 0)), 1)) == pytest.approx(0.6)
+    assert lopsidedness(new_world(storied(purses=(0.01, 0, 0)), 1)) == pytest.approx(0.6)
     assert lopsidedness(new_world(storied(purses=(900, *(0,) * 9)), 1)) == 1.0
     away = new_world(storied(purses=(900, 10, 10)), 1)
     away.creatures["c0"].exiled_until = 99  # exiles do not count
@@ -242,10 +243,17 @@ def test_lopsidedness_is_zero_for_one_creature_or_empty_purses_and_at_most_one()
 def test_stagnation_counts_ticks_since_the_last_trade_on_the_tape() -> None:
     state = new_world(storied(), 1)
     trade = Trade(7, "acorns", 1, 100, "c0", "c1")
-    state.trades = (Trade(1, "acorns", 1, 100, "c0", "c1"), trade)
+    state.trades = (
+        Trade(1, "acorns", 1, 100, "c0", "c1"),
+        Trade(4, "acorns", 1, 100, "c0", "c1"),
+        trade,
+    )
     for tick, stagnant in ((8, 0.0), (9, 0.0), (10, 1.0), (11, 1.0)):
         state.tick = tick
         assert stagnation(state) == stagnant, tick
+    state.trades = ()
+    state.tick = 3  # never traded: counted from the world's start
+    assert stagnation(state) == 1.0
 
 
 def test_a_legend_is_told_exactly_when_the_roll_falls_under_the_hazard() -> None:
@@ -323,4 +331,6 @@ def test_the_draw_follows_the_weights_to_their_edges() -> None:
         assert _pick(state, weights) == key, roll
     state.rng = Dice(0.5)  # type: ignore[assignment]
     assert _pick(state, [("drought", 0.0)]) is None
+    state.rng = Dice(0.5)  # type: ignore[assignment]
+    assert _pick(state, [("drought", 0.25), ("termites", 0.25)]) == "termites"
     assert next_tale(at(storied(teller=TELLER), 10), []) is None
