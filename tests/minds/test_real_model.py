@@ -64,6 +64,8 @@ def test_simulate_guarded_drives_the_real_model(smollm2: Path, tmp_path: Path) -
             "simulate", "--ticks", "3", "--seed", "2", "--brain", "vllm",
             "--model", str(smollm2), "--space", "guarded", "--max-tokens", "128",
             "--traces", str(traces), "--report", str(report), "--quiet",
+            # a slow tick modelled, so the measured batch fits one tick: a decision every tick
+            "--tick", "120",
         ]
     )  # fmt: skip
     assert code == 0
