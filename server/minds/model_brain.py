@@ -29,7 +29,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from server.world.observe import Observation
 
@@ -37,7 +37,6 @@ from .batch import generate_batch
 from .brain import DecisionResult, noop
 from .engine import Engine
 from .prompts import PromptBuilder
-from .schema import decision_schema
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +70,6 @@ class ModelBrain:
         self.max_tokens = max_tokens
         self.thought = builder.thought if thought is None else thought
         self.own_good_buys = own_good_buys
-        self.schema: dict[str, Any] = decision_schema(self.goods, thought=self.thought)
         self.backoff_first_s = backoff_first_s
         self.backoff_max_s = backoff_max_s
         self.clock = clock

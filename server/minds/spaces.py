@@ -27,7 +27,7 @@ from typing import Any, Literal, Protocol
 
 from server.world.observe import Observation
 from server.world.scenario import Scenario
-from shared.decision import GOSSIP_CHARS, MAX_QTY, NOOP, Decision, Offer, Side
+from shared.decision import GOSSIP_CHARS, MAX_QTY, NOOP, THOUGHT_CHARS, Decision, Offer, Side
 
 from .repair import ParseResult, parse_decision
 from .schema import decision_schema
@@ -204,20 +204,7 @@ class GuardedSpace:
             # A market of buyers only clears nothing: a creature holding its own produce
             # offers some of it first (how much and at what price is the model's call).
             offers["prefixItems"] = [shapes[0]]
-        properties: dict[str, Any] = {
-            "offers": offers,
-            "gossip": {"type": "string", "maxLength": self.gossip_chars},
-        }
-        required = ["offers", "gossip"]
-        if self.thought:
-            properties = {"thought": {"type": "string", "maxLength": 200}, **properties}
-            required = ["thought", *required]
-        return {
-            "type": "object",
-            "properties": properties,
-            "required": required,
-            "additionalProperties": False,
-        }
+        return _answer_schema("offers", offers, self.gossip_chars, thought=self.thought)
 
     def prompt_lines(self, obs: Observation) -> list[str]:
         limits = limits_of(obs, self.goods)
@@ -372,20 +359,7 @@ class MenuSpace:
 
     def schema(self, obs: Observation) -> dict[str, Any]:
         letters = list(LETTERS[: len(self.plans(obs))])
-        properties: dict[str, Any] = {
-            "choice": {"enum": letters},
-            "gossip": {"type": "string", "maxLength": self.gossip_chars},
-        }
-        required = ["choice", "gossip"]
-        if self.thought:
-            properties = {"thought": {"type": "string", "maxLength": 200}, **properties}
-            required = ["thought", *required]
-        return {
-            "type": "object",
-            "properties": properties,
-            "required": required,
-            "additionalProperties": False,
-        }
+        return _answer_schema("choice", {"enum": letters}, self.gossip_chars, thought=self.thought)
 
     def prompt_lines(self, obs: Observation) -> list[str]:
         plans = self.plans(obs)
@@ -444,3 +418,24 @@ def _salvage_gossip(text: str) -> str:
 
 def _num(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _answer_schema(
+    key: str, shape: dict[str, Any], gossip_chars: int, *, thought: bool
+) -> dict[str, Any]:
+    """The object every guarded or menu answer is: `key` (its offers, or its choice), a
+    gossip line and, when asked for, a private thought first; no other keys."""
+    properties: dict[str, Any] = {
+        key: shape,
+        "gossip": {"type": "string", "maxLength": gossip_chars},
+    }
+    required = [key, "gossip"]
+    if thought:
+        properties = {"thought": {"type": "string", "maxLength": THOUGHT_CHARS}, **properties}
+        required = ["thought", *required]
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
