@@ -2,7 +2,12 @@
 
 The tiny random model on CPU answers a 5-creature batch in ~0.3-1 s, several 0.1 s ticks: the
 server measures it at start, picks the cadence, and over 80 ticks nearly every scheduled
-decision lands while no tick overruns.
+decision lands while the clock keeps its time: the engine is never waited for.
+
+On a 2-core machine the engine's process and the server share the cores, so the scheduler can
+still make a rare tick late by a few milliseconds that no brain caused (CI once saw one in 80 at
+a 0.1 s tick). The test allows one such tick in 80; a clock that waited on a 0.3-1 s batch would
+overrun at every decision.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from server.serve import ServeConfig, start
 pytestmark = pytest.mark.vllm
 
 
-async def test_serve_on_vllm_decides_at_its_cadence_and_never_overruns(
+async def test_serve_on_vllm_decides_at_its_cadence_and_never_waits_for_the_engine(
     tiny_model: Path, tmp_path: Path
 ) -> None:
     cfg = ServeConfig(
@@ -45,5 +50,5 @@ async def test_serve_on_vllm_decides_at_its_cadence_and_never_overruns(
     slowest = max(plan.cadence, plan.paced.cadence)  # a live auto cadence may lengthen
     assert due >= 5 * (80 // (2 * slowest))
     assert metrics.noops.get(reason="deadline") <= 0.1 * due
-    assert metrics.overruns.get() == 0
+    assert metrics.overruns.get() <= 1, f"{metrics.overruns.get()} ticks overran"
     assert "smallwood_decisions_total{" in text
