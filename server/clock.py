@@ -23,7 +23,6 @@ from typing import Any, Literal
 from server.minds.brain import Brain, DecisionResult, noop
 from server.minds.cadence import THINKING
 from server.minds.failsafe import BrainHealth, FailsafeBrain
-from server.minds.translate import to_action
 from server.world import (
     Action,
     Command,
@@ -261,7 +260,7 @@ class Clock:
         results = await self._decide(observations, deadline)
         began = time.perf_counter()
         actions: dict[str, Action] = {
-            cid: to_action(r.decision) for cid, r in results.items() if r.status != "noop"
+            cid: r.action for cid, r in results.items() if r.status != "noop"
         }
         commands = self.commands.take()
         self._commands_for = state.tick + 2  # this tick's are taken: later ones go to the next

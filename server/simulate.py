@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from server.minds.brain import Brain, DecisionResult, ScriptedBrain
-from server.minds.translate import to_action
 from server.world import Observation, Scenario, WorldState, new_world, observe_all, step
 from server.world.events import Event
 
@@ -59,7 +58,7 @@ def world_at(scenario: Scenario, tick: int, seed: int) -> WorldState:
     brain = ScriptedBrain(seed)
     while state.tick < tick - 1:
         results = brain.decide_now(observe_all(state))
-        state, _ = step(state, {cid: to_action(r.decision) for cid, r in results.items()})
+        state, _ = step(state, {cid: r.action for cid, r in results.items()})
     return state
 
 
@@ -71,7 +70,7 @@ async def run_world(
 ) -> WorldState:
     for _ in range(ticks):
         results = await gather_decisions(state, cast)
-        actions = {cid: to_action(r.decision) for cid, r in results.items()}
+        actions = {cid: r.action for cid, r in results.items()}
         state, events = step(state, actions)
         for listen in listeners:
             listen(state, events, results)

@@ -44,7 +44,6 @@ from server.minds.engine import Engine
 from server.minds.model_brain import ModelBrain
 from server.minds.prompts import INTERVENTIONS, PromptBuilder, Renderer
 from server.minds.spaces import SPACES
-from server.minds.translate import to_action
 from server.world import Observation, Scenario, new_world, observe_all, step
 from server.world.events import Event, TradeCleared
 from server.world.state import WorldState
@@ -183,7 +182,7 @@ def judged_sets(
 
 def _scripted_step(state: WorldState, brain: ScriptedBrain) -> WorldState:
     results = brain.decide_now(observe_all(state))
-    state, _ = step(state, {cid: to_action(r.decision) for cid, r in results.items()})
+    state, _ = step(state, {cid: r.action for cid, r in results.items()})
     return state
 
 

@@ -2,8 +2,9 @@
 
 For each size it runs scripted creatures (decisions are made but not timed into `step`) and
 reports milliseconds per tick for `step` alone, separately for `observe_all` and the
-scripted decisions, so the core's cost is never confused with the minds', and the full tick
-(observe, decide, translate, step) that a headless run pays.
+scripted brain's decisions (its results and actions, as `simulate` gets them), so the core's
+cost is never confused with the minds', and the full tick (observe, decide, step) that a
+headless run pays.
 
 Garbage collection runs as the live server runs it (`server.gcpace`): the interpreter's
 automatic full passes are off, and a full pass runs between ticks every `GC_EVERY` ticks
@@ -20,8 +21,7 @@ import time
 from typing import Any
 
 from server.gcpace import GcPacer
-from server.minds.scripted import ScriptedMind
-from server.minds.translate import to_action
+from server.minds.brain import ScriptedBrain
 from server.world import WorldState, large_scenario, load_scenario, new_world, observe_all, step
 
 GC_EVERY = 10
@@ -31,7 +31,7 @@ GC_EVERY = 10
 def bench_size(creatures: int | None, ticks: int, warmup: int, seed: int = 1) -> dict[str, Any]:
     scenario = load_scenario() if creatures is None else large_scenario(creatures)
     state = new_world(scenario, seed)
-    mind = ScriptedMind(seed)
+    brain = ScriptedBrain(seed)
     timings: dict[str, list[float]] = {
         "step": [],
         "observe": [],
@@ -43,7 +43,7 @@ def bench_size(creatures: int | None, ticks: int, warmup: int, seed: int = 1) ->
     pacer.start()
     try:
         for i in range(warmup + ticks):
-            state = _tick(state, mind, timings if i >= warmup else None)
+            state = _tick(state, brain, timings if i >= warmup else None)
             if (i + 1) % GC_EVERY == 0:
                 t = time.perf_counter()
                 gc.collect()
@@ -76,15 +76,16 @@ def _p99(ordered: list[float]) -> float:
 
 
 def _tick(
-    state: WorldState, mind: ScriptedMind, timings: dict[str, list[float]] | None
+    state: WorldState, brain: ScriptedBrain, timings: dict[str, list[float]] | None
 ) -> WorldState:
     t0 = time.perf_counter()
     observations = observe_all(state)
     t1 = time.perf_counter()
-    actions = {cid: to_action(mind.decide(obs)) for cid, obs in observations.items()}
+    results = brain.decide_now(observations)
+    actions = {cid: r.action for cid, r in results.items()}
     # As in the server, observations are garbage once decided: drop them before the step
     # so the step is measured with the memory a live tick has, not the bench's leftovers.
-    del observations
+    del observations, results
     t2 = time.perf_counter()
     state, _ = step(state, actions)
     t3 = time.perf_counter()

@@ -9,40 +9,110 @@ that carries its reason, so the tick always has one result per creature.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Literal, Protocol
 
+from server.world.actions import Action
 from server.world.observe import Observation
 from shared.decision import Decision, Offer
 
 from .prompts import PromptBuilder
 from .scripted import ScriptedMind
+from .translate import to_action, to_decision
 
 Status = Literal["ok", "repaired", "noop"]
 
 
-@dataclass(frozen=True, slots=True)
 class DecisionResult:
-    """A decision with everything its trace needs."""
+    """A decision with everything its trace needs.
 
-    decision: Decision
-    status: Status
-    brain: str
-    latency_ms: float = 0.0
-    repairs: tuple[str, ...] = ()
-    noop_reason: str = ""
-    prompt: str = ""
-    raw: str = ""
-    messages: tuple[dict[str, str], ...] = ()
-    """The chat messages the prompt was rendered from (system, user), for datasets."""
-    standing: bool = False
-    """A standing order: the creature's last offers repeated while its mind is thinking
-    (see `server.minds.cadence`), not a new decision."""
-    observation: Observation | None = None
-    """What the creature saw (model brains), for judging the decision against it."""
-    intended: tuple[Offer, ...] | None = None
-    """The offers the model asked for, before any guard or drop; None when not known."""
+    A brain hands over its decision either as a protocol `Decision` (a model's parsed answer,
+    a bot's act) or as the world's `Action` with a way to word its private thought (scripted
+    minds, which decide in the world's terms). Either form is derived from the other the first
+    time it is read, so a headless run of a thousand scripted creatures never builds the
+    pydantic decisions and thoughts that no trace reads. Treat a result as immutable.
+    """
+
+    __slots__ = (
+        "_action",
+        "_decision",
+        "_explain",
+        "brain",
+        "intended",
+        "latency_ms",
+        "messages",
+        "noop_reason",
+        "observation",
+        "prompt",
+        "raw",
+        "repairs",
+        "standing",
+        "status",
+    )
+
+    def __init__(
+        self,
+        decision: Decision | None = None,
+        status: Status = "ok",
+        brain: str = "",
+        latency_ms: float = 0.0,
+        *,
+        action: Action | None = None,
+        explain: Callable[[], str] | None = None,
+        repairs: tuple[str, ...] = (),
+        noop_reason: str = "",
+        prompt: str = "",
+        raw: str = "",
+        messages: tuple[dict[str, str], ...] = (),
+        standing: bool = False,
+        observation: Observation | None = None,
+        intended: tuple[Offer, ...] | None = None,
+    ) -> None:
+        if decision is None and action is None:
+            raise TypeError("a DecisionResult needs a decision or an action")
+        self._decision = decision
+        self._action = action
+        self._explain = explain
+        """Words the private thought of a decision given as an action; called once, if read."""
+        self.status = status
+        self.brain = brain
+        self.latency_ms = latency_ms
+        self.repairs = repairs
+        self.noop_reason = noop_reason
+        self.prompt = prompt
+        self.raw = raw
+        self.messages = messages
+        """The chat messages the prompt was rendered from (system, user), for datasets."""
+        self.standing = standing
+        """A standing order: the creature's last offers repeated while its mind is thinking
+        (see `server.minds.cadence`), not a new decision."""
+        self.observation = observation
+        """What the creature saw (model brains), for judging the decision against it."""
+        self.intended = intended
+        """The offers the model asked for, before any guard or drop; None when not known."""
+
+    @property
+    def decision(self) -> Decision:
+        if self._decision is None:
+            assert self._action is not None
+            thought = self._explain() if self._explain is not None else None
+            self._decision = to_decision(self._action, thought)
+        return self._decision
+
+    @property
+    def action(self) -> Action:
+        """What the world is asked to do: the decision without its thought, in bits."""
+        if self._action is None:
+            assert self._decision is not None
+            self._action = to_action(self._decision)
+        return self._action
+
+    def __repr__(self) -> str:
+        return (
+            f"DecisionResult({self.decision!r}, {self.status!r}, {self.brain!r}, "
+            f"{self.latency_ms!r}, noop_reason={self.noop_reason!r})"
+        )
 
 
 def noop(
@@ -87,12 +157,22 @@ class ScriptedBrain:
 
     def decide_now(self, observations: Mapping[str, Observation]) -> dict[str, DecisionResult]:
         out: dict[str, DecisionResult] = {}
+        mind = self.mind
+        clock = time.perf_counter
         for cid, obs in observations.items():
-            start = time.perf_counter()
-            decision = self.mind.decide(obs)
-            elapsed = (time.perf_counter() - start) * 1000
+            start = clock()
+            action = mind.act(obs)
+            elapsed = (clock() - start) * 1000
             messages = tuple(self.prompts.messages(obs)) if self.prompts else ()
-            out[cid] = DecisionResult(decision, "ok", self.name, elapsed, messages=messages)
+            out[cid] = DecisionResult(
+                None,
+                "ok",
+                self.name,
+                elapsed,
+                action=action,
+                explain=None if obs.exiled else partial(mind.thought, obs, action),
+                messages=messages,
+            )
         return out
 
     async def decide(

@@ -6,6 +6,11 @@ asks and bids, and whether it lays in goods ahead of need to sell them dear late
 surplus, buys what it is short of with bids that rise with urgency, stocks fuel before
 winter, and now and then says something about it. Decisions are deterministic for a given
 (seed, creature, tick).
+
+A scripted mind decides in the world's terms: `act` gives the world `Action` directly, and
+`decide` the same decision as the protocol's `Decision` with the creature's private thought,
+for traces, datasets and anything that speaks the protocol. A large headless Wood asks only
+for actions, and never pays for the decisions and thoughts nobody reads.
 """
 
 from __future__ import annotations
@@ -13,8 +18,14 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+from server.world.actions import NOOP, Action, Order
 from server.world.observe import Observation
-from shared.decision import GOSSIP_CHARS, MAX_OFFERS, MAX_PRICE, MAX_QTY, Decision, Offer, Side
+from shared.decision import GOSSIP_CHARS, MAX_OFFERS, MAX_PRICE, MAX_QTY, THOUGHT_CHARS, Decision
+
+from .translate import to_decision
+
+BUY = "buy"
+SELL = "sell"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,21 +59,37 @@ class ScriptedMind:
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
-    def decide(self, obs: Observation) -> Decision:
+    def act(self, obs: Observation) -> Action:
+        """What the creature does this tick."""
         if obs.exiled:
-            return Decision()
+            return NOOP
         dice = _dice(self.seed, obs.creature, obs.tick)
         temper = TEMPERAMENTS.get(obs.personality, TEMPERAMENTS["steady"])
         sell = _sell_surplus(obs, temper)
-        buys = _buy_shortages(obs, temper)
-        extra = _speculate(obs, temper) if temper.speculates else []
-        offers = ([sell] if sell else []) + buys + extra
-        offers = offers[:MAX_OFFERS]
-        return Decision(
-            offers=offers,
-            gossip=_gossip(obs, offers, dice)[:GOSSIP_CHARS],
-            thought=_thought(obs, offers),
+        orders = [sell] if sell else []
+        orders += _buy_shortages(obs, temper)
+        if temper.speculates:
+            orders += _speculate(obs, temper)
+        del orders[MAX_OFFERS:]
+        return Action(tuple(orders), _gossip(obs, orders, dice)[:GOSSIP_CHARS])
+
+    def decide(self, obs: Observation) -> Decision:
+        """The same decision as `act`, in the protocol's terms, with its private thought."""
+        action = self.act(obs)
+        return to_decision(action, self.thought(obs, action) if not obs.exiled else None)
+
+    @staticmethod
+    def thought(obs: Observation, action: Action) -> str:
+        """The private thought behind an action: what the creature holds, lacks and plans."""
+        held = ", ".join(f"{n} {g}" for g, n in obs.stores.items() if n)
+        short = ", ".join(obs.short_of) or "nothing"
+        plan = (
+            "; ".join(f"{o.side} {o.qty} {o.good} at {o.price / 100}" for o in action.orders)
+            or "wait"
         )
+        return (
+            f"I hold {held or 'nothing'} and {obs.pebbles:.0f} pebbles; short of {short}. {plan}."
+        )[:THOUGHT_CHARS]
 
 
 def _price(value: float) -> float:
@@ -75,7 +102,12 @@ def _qty(value: int) -> int:
     return min(MAX_QTY, value)
 
 
-def _sell_surplus(obs: Observation, t: Temperament) -> Offer | None:
+def _bits(price: float) -> int:
+    """A limit price already on the protocol's grid (`_price`), as the world's bits."""
+    return round(price * 100)
+
+
+def _sell_surplus(obs: Observation, t: Temperament) -> Order | None:
     good = obs.produces
     held = obs.stores.get(good, 0)
     keep = t.keep
@@ -100,12 +132,12 @@ def _sell_surplus(obs: Observation, t: Temperament) -> Offer | None:
         markup += 0.25 * obs.fuel_per_tick * left
         if obs.season == "winter":
             qty = surplus
-    return Offer(side=Side.SELL, good=good, qty=_qty(qty), price=_price(ref * (1 + markup)))
+    return Order(SELL, good, _qty(qty), _bits(_price(ref * (1 + markup))))
 
 
-def _buy_shortages(obs: Observation, t: Temperament) -> list[Offer]:
+def _buy_shortages(obs: Observation, t: Temperament) -> list[Order]:
     budget = obs.pebbles * t.spend
-    offers: list[Offer] = []
+    offers: list[Order] = []
     for good, want in obs.short_of.items():
         if good in obs.never_buy or len(offers) == MAX_OFFERS - 1:
             continue
@@ -128,13 +160,13 @@ def _buy_shortages(obs: Observation, t: Temperament) -> list[Offer]:
             continue
         qty = _qty(qty)
         budget -= qty * limit
-        offers.append(Offer(side=Side.BUY, good=good, qty=qty, price=limit))
+        offers.append(Order(BUY, good, qty, _bits(limit)))
     return offers
 
 
-def _speculate(obs: Observation, t: Temperament) -> list[Offer]:
+def _speculate(obs: Observation, t: Temperament) -> list[Order]:
     """Buy fuel cheap in the warm months; buy into a rumour's good; sell hoards dear."""
-    offers: list[Offer] = []
+    offers: list[Order] = []
     fuel = obs.fuel_good
     if fuel and fuel != obs.produces and obs.season in ("summer", "autumn"):
         ref = obs.prices[fuel]
@@ -142,14 +174,12 @@ def _speculate(obs: Observation, t: Temperament) -> list[Offer]:
         if held < 25 and obs.pebbles > 20:
             qty = min(4, int(obs.pebbles * 0.3 // max(ref, 0.01)))
             if qty > 0:
-                offers.append(Offer(side=Side.BUY, good=fuel, qty=qty, price=_price(ref * 0.95)))
+                offers.append(Order(BUY, fuel, qty, _bits(_price(ref * 0.95))))
     if fuel and fuel != obs.produces and obs.season == "winter":
         spare = obs.stores.get(fuel, 0) - round(obs.fuel_per_tick * 5)
         if spare > 0:
             ref = obs.prices[fuel]
-            offers.append(
-                Offer(side=Side.SELL, good=fuel, qty=_qty(spare), price=_price(ref * 1.2))
-            )
+            offers.append(Order(SELL, fuel, _qty(spare), _bits(_price(ref * 1.2))))
     return offers
 
 
@@ -163,7 +193,7 @@ def _dice(seed: int, creature: str, tick: int) -> tuple[float, float]:
     return (h & 0xFFFF) / 0x10000, (h >> 16) / 0x10000
 
 
-def _gossip(obs: Observation, offers: list[Offer], dice: tuple[float, float]) -> str:
+def _gossip(obs: Observation, orders: list[Order], dice: tuple[float, float]) -> str:
     speak, pick = dice
     if speak > 0.3:
         return ""
@@ -176,18 +206,9 @@ def _gossip(obs: Observation, offers: list[Offer], dice: tuple[float, float]) ->
         lines.append(f"{fuel.capitalize()} at {obs.prices[fuel]:.1f}? Winter is not kind.")
     if not obs.fed:
         lines.append("My belly rumbles. Who will trade me a decent meal?")
-    for offer in offers:
-        verb = "Selling" if offer.side is Side.SELL else "Buying"
-        lines.append(f"{verb} {offer.good} at {offer.price:.1f}, for anyone who is quick.")
+    for order in orders:
+        verb = "Selling" if order.side == SELL else "Buying"
+        lines.append(f"{verb} {order.good} at {order.price / 100:.1f}, for anyone who is quick.")
     if not lines:
         lines.append(f"A fine {obs.season} day in the Wood.")
     return lines[int(pick * len(lines))]
-
-
-def _thought(obs: Observation, offers: list[Offer]) -> str:
-    held = ", ".join(f"{n} {g}" for g, n in obs.stores.items() if n)
-    short = ", ".join(obs.short_of) or "nothing"
-    plan = "; ".join(f"{o.side} {o.qty} {o.good} at {o.price}" for o in offers) or "wait"
-    return f"I hold {held or 'nothing'} and {obs.pebbles:.0f} pebbles; short of {short}. {plan}."[
-        :200
-    ]

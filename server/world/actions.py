@@ -3,15 +3,18 @@
 These are plain values with no validation of their own: the core checks every field and
 rejects what is wrong with an `OfferRejected` or `CommandRejected` event, so anything at all
 may be passed in (the property tests do exactly that).
+
+Orders and actions are named tuples: a large Wood builds a thousand of each every tick, and a
+tuple is built in a third of the time a frozen dataclass takes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Order:
+class Order(NamedTuple):
     side: str
     """"buy" or "sell"."""
     good: str
@@ -20,8 +23,7 @@ class Order:
     """Limit price per unit, in bits."""
 
 
-@dataclass(frozen=True, slots=True)
-class Action:
+class Action(NamedTuple):
     orders: tuple[Order, ...] = ()
     gossip: str = ""
 

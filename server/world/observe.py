@@ -45,8 +45,12 @@ class HeardLegend:
     rumour: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Observation:
+    """Read-only by contract, though not frozen: every creature of a large Wood gets one each
+    tick, and a frozen dataclass of this size takes twice as long to build. The board's dicts
+    and tuples are shared by every observation of a tick."""
+
     tick: int
     """The tick this observation asks a decision for."""
     season: str

@@ -15,6 +15,7 @@ from server.minds.brain import DecisionResult, ScriptedBrain
 from server.minds.failsafe import BrainHealth, FailsafeBrain, guard_all
 from server.minds.scripted import ScriptedMind
 from server.world import load_scenario, new_world, observe_all
+from server.world.actions import Action
 from server.world.observe import Observation
 from shared.decision import Decision
 
@@ -40,15 +41,15 @@ class Flaky:
 
 def break_bram(monkeypatch: pytest.MonkeyPatch, from_tick: int = 0) -> None:
     """The scripted mind raises for Bram alone, as it did once his firewood passed 999."""
-    real = ScriptedMind.decide
+    real = ScriptedMind.act
 
-    def decide(self: ScriptedMind, obs: Observation) -> Decision:
+    def act(self: ScriptedMind, obs: Observation) -> Action:
         if obs.creature == "bram" and obs.tick >= from_tick:
             Decision.model_validate({"offers": [{"side": "sell", "good": "firewood",
                                                  "qty": 1000, "price": 5}]})  # fmt: skip
         return real(self, obs)
 
-    monkeypatch.setattr(ScriptedMind, "decide", decide)
+    monkeypatch.setattr(ScriptedMind, "act", act)
 
 
 async def test_a_raising_brain_no_ops_its_creatures_logs_once_and_recovers(

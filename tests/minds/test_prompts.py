@@ -11,7 +11,6 @@ import pytest
 from server.minds.brain import ScriptedBrain
 from server.minds.prompts import PromptBuilder, prefix_fraction, render_chatml, render_plain
 from server.minds.repair import parse_decision
-from server.minds.translate import to_action
 from server.world import (
     TriggerLegend,
     WorldState,
@@ -31,7 +30,7 @@ def _run(
     brain = ScriptedBrain(seed)
     for _ in range(ticks):
         decisions = brain.decide_now(observe_all(state))
-        actions = {cid: to_action(r.decision) for cid, r in decisions.items()}
+        actions = {cid: r.action for cid, r in decisions.items()}
         state, _ = step(state, actions, (commands_at or {}).get(state.tick + 1, []))
     return state
 

@@ -6,7 +6,6 @@ import typing
 
 from server.events_wire import event_to_wire, events_to_wire, type_name
 from server.minds.brain import ScriptedBrain
-from server.minds.translate import to_action
 from server.world import (
     LEGENDS,
     Action,
@@ -46,7 +45,7 @@ def test_a_long_run_speaks_only_valid_wire_events() -> None:
     legends = iter(LEGENDS)
     for tick in range(1, 400):
         decisions = brain.decide_now(observe_all(state))
-        actions = {cid: to_action(r.decision) for cid, r in decisions.items()}
+        actions = {cid: r.action for cid, r in decisions.items()}
         actions["ghost"] = Action((Order("buy", "acorns", 1, 100),))
         commands: list[SpawnCreature | TriggerLegend] = []
         if tick % 20 == 0:

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.minds.brain import ScriptedBrain
-from server.minds.translate import to_action
 from server.world import load_scenario, new_world, observe_all, step, world_document
 from shared.merge_patch import apply, diff, same
 
@@ -111,7 +110,7 @@ def test_a_run_of_world_documents_patches_back_together(seed: int) -> None:
     previous = first
     for _ in range(60):
         decisions = brain.decide_now(observe_all(state))
-        state, _ = step(state, {cid: to_action(r.decision) for cid, r in decisions.items()})
+        state, _ = step(state, {cid: r.action for cid, r in decisions.items()})
         doc = world_document(state)
         held = apply(held, orjson.loads(orjson.dumps(diff(previous, doc))))
         previous = doc

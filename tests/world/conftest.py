@@ -17,7 +17,6 @@ import pytest
 from hypothesis import strategies as st
 
 from server.minds.scripted import ScriptedMind
-from server.minds.translate import to_action
 from server.world import (
     LEGENDS,
     Action,
@@ -260,7 +259,7 @@ class Tick:
 
 def scripted_actions(state: WorldState, mind: ScriptedMind) -> dict[str, Action]:
     """What the scripted minds do with this state's observations."""
-    return {cid: to_action(mind.decide(obs)) for cid, obs in observe_all(state).items()}
+    return {cid: mind.act(obs) for cid, obs in observe_all(state).items()}
 
 
 def run_scripted(
