@@ -74,7 +74,8 @@ class DecisionResult:
         self._decision = decision
         self._action = action
         self._explain = explain
-        """Words the private thought of a decision given as an action; called once, if read."""
+        """Words the private thought of a decision given as an action; called once, if the
+        decision is read."""
         self.status = status
         self.brain = brain
         self.latency_ms = latency_ms
@@ -157,21 +158,20 @@ class ScriptedBrain:
 
     def decide_now(self, observations: Mapping[str, Observation]) -> dict[str, DecisionResult]:
         out: dict[str, DecisionResult] = {}
-        mind = self.mind
+        act, explain, prompts = self.mind.act, self.mind.thought, self.prompts
         clock = time.perf_counter
         for cid, obs in observations.items():
             start = clock()
-            action = mind.act(obs)
+            action = act(obs)
             elapsed = (clock() - start) * 1000
-            messages = tuple(self.prompts.messages(obs)) if self.prompts else ()
             out[cid] = DecisionResult(
                 None,
                 "ok",
                 self.name,
                 elapsed,
                 action=action,
-                explain=None if obs.exiled else partial(mind.thought, obs, action),
-                messages=messages,
+                explain=None if obs.exiled else partial(explain, obs, action),
+                messages=tuple(prompts.messages(obs)) if prompts else (),
             )
         return out
 

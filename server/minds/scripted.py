@@ -137,20 +137,21 @@ def _sell_surplus(obs: Observation, t: Temperament) -> Order | None:
 
 def _buy_shortages(obs: Observation, t: Temperament) -> list[Order]:
     budget = obs.pebbles * t.spend
-    offers: list[Order] = []
+    orders: list[Order] = []
+    fuel, prices, stores = obs.fuel_good, obs.prices, obs.stores
+    fuel_urgency = 0.3 * obs.fuel_per_tick + (0.3 if not obs.warm else 0.0)
+    food_urgency = 0.15 if not obs.fed else 0.0
     for good, want in obs.short_of.items():
-        if good in obs.never_buy or len(offers) == MAX_OFFERS - 1:
+        if good in obs.never_buy:
             continue
-        ref = obs.prices[good]
-        have = obs.stores.get(good, 0)
-        urgency = 0.25 if have == 0 else 0.0
-        if good == obs.fuel_good:
-            urgency += 0.3 * obs.fuel_per_tick + (0.3 if not obs.warm else 0.0)
-        elif not obs.fed:
-            urgency += 0.15
+        if len(orders) == MAX_OFFERS - 1:
+            break  # one offer is left for the creature's own surplus
+        ref = prices[good]
+        urgency = 0.25 if stores.get(good, 0) == 0 else 0.0
+        urgency += fuel_urgency if good == fuel else food_urgency
         limit = _price(ref * (1 + t.bid + urgency))
         qty = min(want, int(budget // limit))
-        if qty <= 0 and good == obs.fuel_good and not obs.warm:
+        if qty <= 0 and good == fuel and not obs.warm:
             # A cold creature would rather spend its last pebbles on one log than shiver.
             budget = max(budget, 0.9 * obs.pebbles)
         if qty <= 0 and budget >= ref:
@@ -160,8 +161,8 @@ def _buy_shortages(obs: Observation, t: Temperament) -> list[Order]:
             continue
         qty = _qty(qty)
         budget -= qty * limit
-        offers.append(Order(BUY, good, qty, _bits(limit)))
-    return offers
+        orders.append(Order(BUY, good, qty, _bits(limit)))
+    return orders
 
 
 def _speculate(obs: Observation, t: Temperament) -> list[Order]:

@@ -32,18 +32,17 @@ def shortages(state: WorldState, c: Creature, fuel_target: int | None = None) ->
     `fuel_target` is `fuel_wanted(state, state.tick + 1)`, passed in when already known.
     """
     short: dict[str, int] = {}
+    stores, own = c.stores, c.produces
     fuel = state.scenario.fuel
-    if fuel is not None and fuel != c.produces:
+    if fuel is not None and fuel != own:
         if fuel_target is None:
             fuel_target = fuel_wanted(state, state.tick + 1)
-        want = fuel_target - c.stores[fuel]
+        want = fuel_target - stores[fuel]
         if want > 0:
             short[fuel] = want
-    lacking = [
-        (c.stores[f], f)
-        for f in state.scenario.foods
-        if f != c.produces and c.stores[f] < FOOD_STOCK
-    ]
-    for have, food in sorted(lacking):
+    lacking = [(stores[f], f) for f in state.scenario.foods if f != own and stores[f] < FOOD_STOCK]
+    if len(lacking) > 1:
+        lacking.sort()
+    for have, food in lacking:
         short[food] = FOOD_STOCK - have
     return short

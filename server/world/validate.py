@@ -33,29 +33,34 @@ def validate(
     spoken: list[Gossip] = []
     # Creatures in the state's own order, so the result never depends on how the caller
     # happened to order its mapping; then actions for creatures the Wood does not know.
-    known = [(cid, actions[cid]) for cid in state.creatures if cid in actions]
-    strays = sorted((cid for cid in actions if cid not in state.creatures), key=repr)
+    creatures = state.creatures
+    strays = sorted((cid for cid in actions if cid not in creatures), key=repr)
     for cid in strays:
         orders = _orders_of(actions[cid])
         events.extend(OfferRejected(cid, i, "unknown_creature") for i in range(len(orders)))
-    for cid, action in known:
-        creature = state.creatures[cid]
+    max_offers, gossip_chars = rules.max_offers, rules.gossip_chars
+    for cid, creature in creatures.items():
+        action = actions.get(cid)
+        if action is None:
+            continue
         orders = _orders_of(action)
-        if creature.exiled:
+        if creature.exiled_until:
             events.extend(OfferRejected(cid, i, "exiled") for i in range(len(orders)))
             continue
-        mine: list[tuple[int, Order]] = []
-        sides: dict[str, str] = {}
-        for i, order in enumerate(orders):
-            reason = _refusal(order, i, rules.max_offers, goods, sides)
-            if reason or not isinstance(order, Order):
-                events.append(OfferRejected(cid, i, reason or "not_an_order"))
-                continue
-            sides[order.good] = order.side
-            mine.append((i, order))
-        if mine:
-            accepted[cid] = mine
-        text = clean_gossip(getattr(action, "gossip", ""), rules.gossip_chars)
+        if orders:
+            mine: list[tuple[int, Order]] = []
+            sides: dict[str, str] = {}
+            for i, order in enumerate(orders):
+                reason = _refusal(order, i, max_offers, goods, sides)
+                if reason:
+                    events.append(OfferRejected(cid, i, reason))
+                    continue
+                assert isinstance(order, Order)  # what `_refusal` let through
+                sides[order.good] = order.side
+                mine.append((i, order))
+            if mine:
+                accepted[cid] = mine
+        text = clean_gossip(getattr(action, "gossip", ""), gossip_chars)
         if text:
             spoken.append(Gossip(state.tick, cid, text))
             events.append(GossipSpoken(cid, text))

@@ -5,7 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from server.minds.brain import ScriptedBrain
 from server.minds.scripted import TEMPERAMENTS, ScriptedMind
+from server.minds.translate import to_action, to_decision
 from server.world import load_scenario, new_world, observe_all, step
 from server.world.legend_book import LEGENDS
 from server.world.observe import HeardLegend, Observation
@@ -77,6 +79,30 @@ def check(decision: Decision) -> None:
 @given(obs=observations(), seed=st.integers(0, 2**31))
 def test_every_decision_validates_in_any_state(obs: Observation, seed: int) -> None:
     check(ScriptedMind(seed).decide(obs))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(obs=observations(), seed=st.integers(0, 2**31))
+def test_the_action_is_the_decision_in_the_worlds_terms(obs: Observation, seed: int) -> None:
+    """`act` (what a headless run uses) and `decide` (what traces and the protocol see) are
+    one decision: translating either into the other gives the other back exactly."""
+    mind = ScriptedMind(seed)
+    action, decision = mind.act(obs), mind.decide(obs)
+    assert to_action(decision) == action
+    assert to_decision(action, decision.thought) == decision
+    assert (decision.thought is None) == obs.exiled
+
+
+def test_a_scripted_result_builds_its_decision_only_when_read() -> None:
+    observations = observe_all(new_world(load_scenario(), 3))
+    brain = ScriptedBrain(3)
+    mind = brain.mind
+    for cid, result in brain.decide_now(observations).items():
+        obs = observations[cid]
+        assert result._decision is None  # nothing built yet: a headless run never pays for it
+        assert result.action == mind.act(obs)
+        assert result.decision == mind.decide(obs)
+        assert result.decision.thought and result.decision.thought.startswith("I hold")
 
 
 def test_huge_stores_from_a_real_world_still_validate() -> None:
