@@ -94,12 +94,17 @@ class ScriptedMind:
 
 def _price(value: float) -> float:
     """A limit price the protocol accepts, whatever the board says."""
-    return min(MAX_PRICE, max(0.01, round(value, 2)))
+    # Conditionals, not min/max: this runs several times per creature per tick, and the
+    # builtins parse their keyword arguments on every call.
+    price = round(value, 2)
+    if price > MAX_PRICE:
+        return MAX_PRICE
+    return price if price >= 0.01 else 0.01  # NaN too
 
 
 def _qty(value: int) -> int:
     """A quantity the protocol accepts: a mind may hold more than one order can carry."""
-    return min(MAX_QTY, value)
+    return MAX_QTY if value > MAX_QTY else value
 
 
 def _bits(price: float) -> int:
@@ -198,18 +203,25 @@ def _gossip(obs: Observation, orders: list[Order], dice: tuple[float, float]) ->
     speak, pick = dice
     if speak > 0.3:
         return ""
-    lines: list[str] = []
+    # What it could say, then the one line it says: only that line is worded.
+    topics: list[Order | str] = []
     if obs.legends:
-        leg = obs.legends[0]
-        lines.append(f"Everyone is talking about {leg.title}. I'll believe it when I see it.")
+        topics.append("legend")
     if obs.fuel_good and obs.season in ("autumn", "winter"):
-        fuel = obs.fuel_good
-        lines.append(f"{fuel.capitalize()} at {obs.prices[fuel]:.1f}? Winter is not kind.")
+        topics.append("fuel")
     if not obs.fed:
-        lines.append("My belly rumbles. Who will trade me a decent meal?")
-    for order in orders:
-        verb = "Selling" if order.side == SELL else "Buying"
-        lines.append(f"{verb} {order.good} at {order.price / 100:.1f}, for anyone who is quick.")
-    if not lines:
-        lines.append(f"A fine {obs.season} day in the Wood.")
-    return lines[int(pick * len(lines))]
+        topics.append("hungry")
+    topics += orders
+    if not topics:
+        return f"A fine {obs.season} day in the Wood."
+    topic = topics[int(pick * len(topics))]
+    if topic == "legend":
+        return f"Everyone is talking about {obs.legends[0].title}. I'll believe it when I see it."
+    if topic == "fuel":
+        fuel = obs.fuel_good
+        return f"{fuel.capitalize()} at {obs.prices[fuel]:.1f}? Winter is not kind."
+    if topic == "hungry":
+        return "My belly rumbles. Who will trade me a decent meal?"
+    assert isinstance(topic, Order)
+    verb = "Selling" if topic.side == SELL else "Buying"
+    return f"{verb} {topic.good} at {topic.price / 100:.1f}, for anyone who is quick."

@@ -61,12 +61,14 @@ def consume(state: WorldState, mods: Modifiers, events: list[Event]) -> None:
         if fuel is None:
             continue
         debt = c.fuel_debt + need
-        burn = min(int(debt), stores[fuel])
+        # Conditionals rather than min(): this runs for every creature every tick.
+        burn = int(debt)
+        burn = min(burn, stores[fuel])
         stores[fuel] -= burn
         burned += burn
         debt -= burn
         c.warm = debt < 1.0
-        c.fuel_debt = min(debt, MAX_FUEL_DEBT)
+        c.fuel_debt = debt if debt < MAX_FUEL_DEBT else MAX_FUEL_DEBT
     events.extend(GoodsConsumed(food, n) for food, n in eaten.items() if n)
     if fuel is not None and burned:
         events.append(GoodsConsumed(fuel, burned))

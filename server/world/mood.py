@@ -23,4 +23,5 @@ def update_moods(state: WorldState, traded: set[str]) -> None:
         if c.exiled_until:
             continue
         target = mood_target(c.fed, c.warm, c.id in traded)
-        c.mood = min(1.0, max(floor, c.mood + k * (target - c.mood)))
+        mood = c.mood + k * (target - c.mood)
+        c.mood = 1.0 if mood > 1.0 else mood if mood > floor else floor

@@ -30,7 +30,7 @@ def validate(
     rules = state.scenario.rules
     goods = state.scenario.goods
     accepted: dict[str, list[tuple[int, Order]]] = {}
-    spoken: list[Gossip] = []
+    spoken: list[tuple[str, str]] = []
     # Creatures in the state's own order, so the result never depends on how the caller
     # happened to order its mapping; then actions for creatures the Wood does not know.
     creatures = state.creatures
@@ -62,10 +62,14 @@ def validate(
                 accepted[cid] = mine
         text = clean_gossip(getattr(action, "gossip", ""), gossip_chars)
         if text:
-            spoken.append(Gossip(state.tick, cid, text))
+            spoken.append((cid, text))
             events.append(GossipSpoken(cid, text))
     if spoken:
-        state.gossip = (*state.gossip, *spoken)[-rules.history :]
+        # Only the newest lines stay on the board: build those alone (a large Wood speaks
+        # hundreds of lines a tick; every one is still an event).
+        tick, keep = state.tick, rules.history
+        heard = tuple(Gossip(tick, cid, text) for cid, text in spoken[-keep:])
+        state.gossip = (*state.gossip, *heard)[-keep:]
     return accepted
 
 
