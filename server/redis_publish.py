@@ -10,6 +10,11 @@ What Redis holds (under a key prefix, `smallwood` by default):
   on every (re)connection, after any gap, and every `snapshot_every` deltas; and `status`, the
   last `status` frame the server announced (paused, idle, live...), within a second of it;
   and `history`, the last `HISTORY_KEEP` chart points up to `seq` (relays add their own after).
+- `{prefix}:relays`, a set of relay ids, and `{prefix}:relay:{id}`, each relay's viewer count,
+  rewritten every `BEAT_S` with a TTL of `AUDIENCE_TTL_MS` (Redis's own clock, so a relay that
+  dies without a word drops out by itself): the server sums them every `BEAT_S`, forgets the ids
+  whose count expired, and counts those viewers as the world's audience (`on_audience`: while
+  any relay has a viewer, an idling world stays awake).
 
 The invariant relays rely on: a delta that follows a gap in the stream is only ever written
 after a snapshot that covers the gap, so a relay that sees a gap (or another epoch) and reads
@@ -29,7 +34,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -54,6 +59,10 @@ HISTORY_KEEP = 2_000
 """Chart points written with each snapshot (the web viewer asks for 300)."""
 BATCH = 256
 RETRY_S = (0.1, 0.2, 0.5, 1.0, 2.0)
+BEAT_S = 1.0
+"""How often relays write their viewer count, and the server reads the counts."""
+AUDIENCE_TTL_MS = 5_000
+"""A relay's count lives this long unless rewritten (five beats)."""
 
 
 def stream_key(prefix: str) -> str:
@@ -62,6 +71,14 @@ def stream_key(prefix: str) -> str:
 
 def snapshot_key(prefix: str) -> str:
     return f"{prefix}:snapshot"
+
+
+def relays_key(prefix: str) -> str:
+    return f"{prefix}:relays"
+
+
+def audience_key(prefix: str, relay_id: str) -> str:
+    return f"{prefix}:relay:{relay_id}"
 
 
 def connect(url: str) -> Redis:
@@ -86,10 +103,14 @@ class RedisPublisher:
         buffer: int = BUFFER,
         snapshot_every: int = SNAPSHOT_EVERY,
         history: History | None = None,
+        on_audience: Callable[[], None] | None = None,
     ) -> None:
+        """`on_audience` is called (at most every `BEAT_S`) while viewers watch on relays."""
         self.url = url
         self.hub = hub
         self.history = history
+        self.on_audience = on_audience
+        self.prefix = prefix
         self.stream = stream_key(prefix)
         self.snapshot = snapshot_key(prefix)
         self.maxlen = maxlen
@@ -110,6 +131,10 @@ class RedisPublisher:
         self.reconnects = 0
         self.last_error = ""
         self.status_sent: bytes | None = None
+        self.relays = 0
+        self.relay_viewers = 0
+        """Relays alive and their viewers, as last counted (kept while Redis is away)."""
+        self._counted_at = -BEAT_S
         self._wake = asyncio.Event()
         self._stopping = False
         self.task: asyncio.Task[None] | None = None
@@ -160,6 +185,7 @@ class RedisPublisher:
                     if status is not None and status != self.status_sent:
                         await client.hset(self.snapshot, "status", status)
                         self.status_sent = status
+                    await self._count_audience(client)
                     try:
                         await asyncio.wait_for(self._wake.wait(), 1.0)
                     except TimeoutError:
@@ -233,6 +259,23 @@ class RedisPublisher:
                 self.snapshots += 1
                 self.need_snapshot = False
 
+    async def _count_audience(self, client: Redis) -> None:
+        now = time.monotonic()
+        if now - self._counted_at < BEAT_S:
+            return
+        self._counted_at = now
+        ids: list[Any] = sorted(await client.smembers(relays_key(self.prefix)))
+        counts: list[Any] = (
+            await client.mget([audience_key(self.prefix, i.decode()) for i in ids]) if ids else []
+        )
+        gone = [i for i, count in zip(ids, counts, strict=True) if count is None]
+        if gone:
+            await client.srem(relays_key(self.prefix), *gone)
+        alive = [int(count) for count in counts if count is not None]
+        self.relays, self.relay_viewers = len(alive), sum(alive)
+        if self.relay_viewers and self.on_audience is not None:
+            self.on_audience()
+
     # Reporting.
 
     def health(self) -> dict[str, Any]:
@@ -242,6 +285,8 @@ class RedisPublisher:
             "published_seq": self.published_seq,
             "buffered": len(self.buffer),
             "dropped": self.dropped,
+            "relays": self.relays,
+            "relay_viewers": self.relay_viewers,
             "last_error": self.last_error if not self.connected else "",
         }
 
@@ -255,6 +300,11 @@ class RedisPublisher:
         )
         buffered.add_metric([], float(len(self.buffer)))
         yield buffered
+        relayed = GaugeMetricFamily(
+            "smallwood_redis_relay_viewers", "Viewers on relays, as they last reported."
+        )
+        relayed.add_metric([], float(self.relay_viewers))
+        yield relayed
         for name, help_, value in (
             ("smallwood_redis_published_total", "Deltas written to the stream.", self.published),
             ("smallwood_redis_dropped_total", "Deltas dropped (buffer full).", self.dropped),

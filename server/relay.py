@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 import sys
 import time
@@ -33,7 +34,17 @@ from .http import HEARTBEAT, WebSocketSink, finish_writer, page_query
 from .hub import Hub
 from .limits import VIEWER_FRAME_BYTES, TokenBucket
 from .metrics import Metrics
-from .redis_publish import PREFIX, RETRY_S, connect, snapshot_key, stream_key
+from .redis_publish import (
+    AUDIENCE_TTL_MS,
+    BEAT_S,
+    PREFIX,
+    RETRY_S,
+    audience_key,
+    connect,
+    relays_key,
+    snapshot_key,
+    stream_key,
+)
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -83,6 +94,11 @@ class Relay:
         self.url = url
         self.stream = stream_key(prefix)
         self.snapshot = snapshot_key(prefix)
+        self.id = secrets.token_hex(8)
+        self.relays = relays_key(prefix)
+        self.audience = audience_key(prefix, self.id)
+        """Where this relay tells the server how many viewers it has (every `BEAT_S`)."""
+        self._beat_at = -BEAT_S
         self.metrics = Metrics()
         self.hub = RelayHub(seq=-1, tick=0, world={}, metrics=self.metrics)
         self.history = History(HISTORY_POINTS)
@@ -131,6 +147,7 @@ class Relay:
         if not self.ready.is_set():
             await self._resync(client, after=-1)
         while True:
+            await self._beat(client)
             reply: Any = await client.xread(
                 {self.stream: f"{max(self.hub.seq, 0)}-0"}, BATCH, BLOCK_MS
             )
@@ -174,6 +191,7 @@ class Relay:
                 seq, epoch, frame, points = int(got[0]), got[1], got[2], got[3]
                 if seq >= after or epoch != self.epoch:
                     break
+            await self._beat(client)
             await asyncio.sleep(0.05)
         if epoch == self.epoch and seq <= self.hub.seq:
             return  # what we hold is newer: carry on from it
@@ -189,6 +207,28 @@ class Relay:
         self.resyncs += 1
         self.ready.set()
         log.info("relay: snapshot at seq %d", seq)
+
+    async def _beat(self, client: Redis) -> None:
+        """Our viewer count, for the server's idle clock (see `server.redis_publish`)."""
+        now = time.monotonic()
+        if now - self._beat_at < BEAT_S:
+            return
+        self._beat_at = now
+        pipe = client.pipeline(transaction=False)
+        pipe.set(self.audience, len(self.hub.viewers), px=AUDIENCE_TTL_MS)
+        pipe.sadd(self.relays, self.id)
+        await pipe.execute()
+
+    async def leave(self) -> None:
+        """Take our viewer count out of Redis at once (on shutdown; best effort)."""
+        client = self._client
+        if client is None or not self.connected:
+            return
+        with contextlib.suppress(Exception):
+            pipe = client.pipeline(transaction=False)
+            pipe.delete(self.audience)
+            pipe.srem(self.relays, self.id)
+            await asyncio.wait_for(pipe.execute(), 1.0)
 
     async def top(self) -> int:
         """The stream's last seq, or -1 (Redis away)."""
@@ -349,6 +389,7 @@ async def _serve(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     relay.hub.close_all(CloseCode.GOING_AWAY, "relay shutting down")
+    await relay.leave()
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task

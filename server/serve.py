@@ -196,7 +196,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="apply --idle after this long with no viewer or bot (0: never; default: never "
+        help="apply --idle after this long with no viewer (here or on a relay) or bot (0: "
+        "never; default: never "
         f"for scripted minds, {MODEL_IDLE_AFTER:g} s when a model brain decides)",
     )
     parser.add_argument(
@@ -396,7 +397,8 @@ async def _start(
     )
     publisher = None
     if config.redis:
-        publisher = RedisPublisher(config.redis, hub, history=history)
+        # Viewers on relays are the world's audience too: they keep an idling world awake.
+        publisher = RedisPublisher(config.redis, hub, history=history, on_audience=clock.poke)
         app[EXTRA_HEALTH] = {"redis": publisher.health}
         metrics.registry.register(publisher)
     await runner.setup()
