@@ -42,7 +42,8 @@ HISTORY = web.AppKey("history", History)
 ADMIN_TOKEN = web.AppKey("admin_token", str)
 SCHEMA = web.AppKey("schema", bytes)
 EXTRA_HEALTH = web.AppKey("extra_health", dict[str, Callable[[], Any]])
-"""Name -> report: more sections of `/healthz` (the Redis publisher's)."""
+"""Name -> report: more sections of `/healthz` (the Redis publisher's); a section's non-empty
+`problem` joins `problems` and makes `ok` false."""
 LIMITS = web.AppKey("limits", EdgeLimits)
 HISTORY_BODY = web.AppKey("history_body", dict)
 """The encoded newest history page per `last`: {last: (newest tick, body, built at)}."""
@@ -243,9 +244,14 @@ async def finish_writer(writer: asyncio.Task[None]) -> None:
 
 async def healthz(request: web.Request) -> web.StreamResponse:
     clock = request.app[CLOCK]
+    extra = {name: report() for name, report in request.app.get(EXTRA_HEALTH, {}).items()}
+    health = clock.health_report()  # ok: false while a brain is failing, with the reason
+    problems = health["problems"] + [s["problem"] for s in extra.values() if s.get("problem")]
     return json_response(
         {
-            **clock.health_report(),  # ok: false while a brain is failing, with the reason
+            **health,
+            "ok": not problems,  # and while a section (Redis) has a problem
+            "problems": problems,
             "status": clock.status,
             "tick": clock.state.tick,
             "paused": clock.paused,
@@ -254,7 +260,7 @@ async def healthz(request: web.Request) -> web.StreamResponse:
             "viewers": len(request.app[HUB].viewers),
             "bots": len(request.app[RELAY].sessions),
             "last_tick_ms": round(clock.last_tick_ms, 3),
-            **{name: report() for name, report in request.app.get(EXTRA_HEALTH, {}).items()},
+            **extra,
         }
     )
 

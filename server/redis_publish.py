@@ -279,7 +279,17 @@ class RedisPublisher:
     # Reporting.
 
     def health(self) -> dict[str, Any]:
+        """The `redis` section of `/healthz`; its `problem` (empty when all is well) makes
+        the server's `ok` false while Redis is away."""
+        problem = ""
+        if not self.connected:
+            why = self.last_error or "not reached yet"
+            problem = (
+                f"redis at {_redacted(self.url)} unreachable ({why}): the world ticks on, "
+                f"relays get nothing new; {len(self.buffer)} deltas buffered"
+            )
         return {
+            "problem": problem,
             "url": _redacted(self.url),
             "connected": self.connected,
             "published_seq": self.published_seq,

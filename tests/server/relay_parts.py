@@ -72,6 +72,12 @@ class RedisServer:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
 
+    def stop(self) -> None:
+        """As an operator would: SIGTERM, and wait for it to exit."""
+        assert self.proc is not None
+        self.proc.terminate()
+        self.proc.wait(10)
+
 
 class RelayProcess:
     """`python -m server relay` on its own port, as an operator would start it."""

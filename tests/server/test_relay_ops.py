@@ -25,6 +25,7 @@ from .relay_parts import (
     free_port,
     get_json,
     relay_ready,
+    ticks,
     until,
 )
 
@@ -94,4 +95,40 @@ async def test_viewers_on_relays_keep_an_idling_world_awake(
         assert health["status"] == "idle"
     finally:
         relay.stop()
+        await running.stop()
+
+
+async def test_healthz_is_not_ok_while_redis_is_down_and_recovers(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    running = await start(config(tmp_path / "data", tick=0.05, redis=redis_server.url))
+    try:
+
+        async def healthy() -> bool:
+            health = await get_json(running.url + "/healthz")
+            return bool(health["ok"]) and health["problems"] == []
+
+        await until(healthy, 15.0, "healthy with Redis up")
+        redis_server.stop()  # mid-run
+
+        async def unhealthy() -> bool:
+            return not (await get_json(running.url + "/healthz"))["ok"]
+
+        await until(unhealthy, 15.0, "ok: false once Redis is down")
+        health = await get_json(running.url + "/healthz")
+        assert health["redis"]["connected"] is False
+        [reason] = health["problems"]  # the reason, in words
+        assert reason == health["redis"]["problem"]
+        assert f"redis at redis://127.0.0.1:{redis_server.port}/0 unreachable" in reason
+        assert "the world ticks on" in reason
+        assert health["status"] == "live"  # the world itself is fine: viewers see it live
+        before = running.hub.seq
+        await ticks(running, 10)  # and it does tick on
+        assert running.hub.seq >= before + 10
+
+        redis_server.start()
+        await until(healthy, 20.0, "ok again once Redis is back")
+        health = await get_json(running.url + "/healthz")
+        assert health["redis"]["connected"] is True and health["redis"]["problem"] == ""
+    finally:
         await running.stop()
