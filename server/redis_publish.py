@@ -1,6 +1,7 @@
 """The server's side of the relays: each tick's delta frame into a Redis Stream, off the tick path.
 
-What Redis holds (under a key prefix, `smallwood` by default):
+What Redis holds (under a key prefix, `smallwood` by default; `--redis-prefix` on both sides
+lets several worlds share one Redis):
 
 - `{prefix}:deltas`, a stream: one entry per delta, its id `SEQ-0` (the world's seq), fields
   `f` (the frame, the very bytes the server's own viewers get), `e` (the publisher's epoch,
@@ -31,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import time
 from collections import deque
@@ -63,6 +65,17 @@ BEAT_S = 1.0
 """How often relays write their viewer count, and the server reads the counts."""
 AUDIENCE_TTL_MS = 5_000
 """A relay's count lives this long unless rewritten (five beats)."""
+
+
+PREFIX_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+"""What a `--redis-prefix` may be: one world's keys, apart from another's on the same Redis."""
+
+
+def prefix_problem(prefix: str) -> str:
+    """Why `prefix` cannot be a key prefix, or "" when it can."""
+    if PREFIX_PATTERN.fullmatch(prefix):
+        return ""
+    return f"--redis-prefix {prefix!r}: use 1 to 64 of A-Z a-z 0-9 _ . : -"
 
 
 def stream_key(prefix: str) -> str:
@@ -285,12 +298,12 @@ class RedisPublisher:
         if not self.connected:
             why = self.last_error or "not reached yet"
             problem = (
-                f"redis at {_redacted(self.url)} unreachable ({why}): the world ticks on, "
+                f"redis at {redacted(self.url)} unreachable ({why}): the world ticks on, "
                 f"relays get nothing new; {len(self.buffer)} deltas buffered"
             )
         return {
             "problem": problem,
-            "url": _redacted(self.url),
+            "url": redacted(self.url),
             "connected": self.connected,
             "published_seq": self.published_seq,
             "buffered": len(self.buffer),
@@ -326,7 +339,7 @@ class RedisPublisher:
             yield counter
 
 
-def _redacted(url: str) -> str:
+def redacted(url: str) -> str:
     """The URL without a password."""
     scheme, sep, rest = url.partition("://")
     if "@" in rest:

@@ -41,6 +41,8 @@ from .redis_publish import (
     RETRY_S,
     audience_key,
     connect,
+    prefix_problem,
+    redacted,
     relays_key,
     snapshot_key,
     stream_key,
@@ -369,11 +371,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redis", required=True, help="redis://HOST:PORT/DB of the world's server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--prefix", default=PREFIX, help="key prefix the server publishes under")
+    parser.add_argument(
+        "--redis-prefix",
+        "--prefix",
+        dest="redis_prefix",
+        default=PREFIX,
+        metavar="PREFIX",
+        help=f"the world's key prefix in Redis, as given to its serve (default: {PREFIX})",
+    )
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    relay = Relay(args.redis, prefix=args.prefix)
+    relay = Relay(args.redis, prefix=args.redis_prefix)
     task = asyncio.create_task(relay.run())
     runner = web.AppRunner(build_app(relay), shutdown_timeout=2.0, access_log=None)
     await runner.setup()
@@ -382,7 +391,11 @@ async def _serve(args: argparse.Namespace) -> int:
     port = args.port
     if port == 0 and runner.addresses:
         port = runner.addresses[0][1]
-    print(f"smallwood relay: http://{args.host}:{port}/ from {args.redis}", flush=True)
+    print(
+        f"smallwood relay: http://{args.host}:{port}/ from {redacted(args.redis)}, "
+        f"keys {args.redis_prefix}:*",
+        flush=True,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -402,6 +415,9 @@ def run(args: argparse.Namespace) -> int:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+    if problem := prefix_problem(args.redis_prefix):
+        print(f"smallwood relay: {problem}", file=sys.stderr)
+        return 2
     try:
         import redis  # noqa: F401, PLC0415
     except ImportError:

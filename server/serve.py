@@ -52,7 +52,7 @@ from .history import History
 from .http import EXTRA_HEALTH, build_app
 from .hub import Hub, run_seq
 from .metrics import Metrics
-from .redis_publish import RedisPublisher
+from .redis_publish import PREFIX, RedisPublisher, prefix_problem
 from .store import Store, StoreError, db_path
 
 log = logging.getLogger("smallwood.serve")
@@ -100,6 +100,8 @@ class ServeConfig:
     warmup_timeout: float = WARMUP_TIMEOUT_S
     redis: str | None = None
     """redis://HOST:PORT/DB: also publish the deltas there for relays (`server.redis_publish`)."""
+    redis_prefix: str = PREFIX
+    """The keys' prefix in Redis: one per world when several share a Redis."""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ServeConfig:
@@ -121,6 +123,7 @@ class ServeConfig:
             thought=args.thought,
             cadence=args.cadence,
             redis=getattr(args, "redis", None),
+            redis_prefix=getattr(args, "redis_prefix", PREFIX),
         )
 
 
@@ -210,6 +213,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--redis",
         default=None,
         help="redis://HOST:PORT/DB: also publish every delta there for `smallwood relay`",
+    )
+    parser.add_argument(
+        "--redis-prefix",
+        default=PREFIX,
+        metavar="PREFIX",
+        help=f"prefix of this world's keys in Redis, so several worlds share one Redis; "
+        f"give its relays the same (default: {PREFIX})",
     )
 
 
@@ -398,7 +408,13 @@ async def _start(
     publisher = None
     if config.redis:
         # Viewers on relays are the world's audience too: they keep an idling world awake.
-        publisher = RedisPublisher(config.redis, hub, history=history, on_audience=clock.poke)
+        publisher = RedisPublisher(
+            config.redis,
+            hub,
+            prefix=config.redis_prefix,
+            history=history,
+            on_audience=clock.poke,
+        )
         app[EXTRA_HEALTH] = {"redis": publisher.health}
         metrics.registry.register(publisher)
     await runner.setup()
@@ -530,6 +546,8 @@ def _check(config: ServeConfig) -> str:
         return "--max-tokens must be at least 1"
     if config.redis and importlib.util.find_spec("redis") is None:
         return "--redis needs redis-py: pip install 'smallwood[relay]'"
+    if problem := prefix_problem(config.redis_prefix):
+        return problem
     return ""
 
 
@@ -546,7 +564,9 @@ def banner(server: Server) -> list[str]:
     ]
     lines += [f"  minds    {plan.line()}" for plan in server.plans]
     if server.publisher is not None:
-        lines.append(f"  relays   smallwood relay --redis {server.config.redis}")
+        prefix = server.config.redis_prefix
+        also = f" --redis-prefix {prefix}" if prefix != PREFIX else ""
+        lines.append(f"  relays   smallwood relay --redis {server.config.redis}{also}")
     idle = server.clock.config.idle_after
     if idle > 0:
         lines.append(f"  idle     {server.clock.config.idle} after {idle:g} s with nobody there")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +21,14 @@ from server.serve import start
 from .conftest import config
 from .relay_parts import (
     REDIS,
+    ROOT,
     RedisServer,
     RelayProcess,
     Viewer,
     free_port,
     get_json,
     relay_ready,
+    settle,
     ticks,
     until,
 )
@@ -132,3 +136,88 @@ async def test_healthz_is_not_ok_while_redis_is_down_and_recovers(
         assert health["redis"]["connected"] is True and health["redis"]["problem"] == ""
     finally:
         await running.stop()
+
+
+async def test_two_worlds_share_one_redis_under_their_own_prefixes(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    worlds = [
+        await start(
+            config(
+                tmp_path / name,
+                tick=0.05,
+                seed=seed,
+                redis=redis_server.url,
+                redis_prefix=name,
+                idle_after=60.0,
+            )
+        )
+        for name, seed in (("wood-a", 1), ("wood-b", 2))
+    ]
+    relays = [
+        RelayProcess(redis_server.url, None, "--redis-prefix", "wood-a"),
+        RelayProcess(redis_server.url, None, "--redis-prefix", "wood-b"),
+    ]
+    viewers = [Viewer(), Viewer()]
+    try:
+        for relay in relays:
+            relay.start()
+        for relay in relays:
+            await relay_ready(relay)
+        await viewers[0].attach(relays[0].url)
+        await viewers[1].attach(relays[1].url)
+        for world in worlds:
+            await ticks(world, 10)
+        snaps = [
+            await settle(world, [viewer]) for world, viewer in zip(worlds, viewers, strict=True)
+        ]
+        assert snaps[0]["world"] != snaps[1]["world"]  # two worlds, not one seen twice
+        for snap, relay, viewer in zip(snaps, relays, viewers, strict=True):
+            assert viewer.broken == [] and viewer.world == snap["world"]
+            relayed = await get_json(relay.url + "/api/snapshot")
+            assert (relayed["seq"], relayed["world"]) == (snap["seq"], snap["world"])
+        # Each world hears only its own relays' viewers.
+        await viewers[1].detach()
+
+        async def counted() -> bool:
+            a = (await get_json(worlds[0].url + "/healthz"))["redis"]
+            b = (await get_json(worlds[1].url + "/healthz"))["redis"]
+            return (a["relays"], a["relay_viewers"], b["relays"], b["relay_viewers"]) == (
+                1,
+                1,
+                1,
+                0,
+            )
+
+        await until(counted, 10.0, "one viewer for wood-a's relay, none for wood-b's")
+        await viewers[0].detach()
+    finally:
+        for relay in relays:
+            relay.stop()
+        for world in worlds:
+            await world.stop()
+
+
+def test_the_redis_prefix_is_on_both_commands_and_checked(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    redis = ("--redis", "redis://127.0.0.1:1/0", "--redis-prefix", "two words")
+    for command, more in (("serve", ("--data-dir", str(tmp_path / "data"))), ("relay", ())):
+        shown = subprocess.run(
+            [sys.executable, "-m", "server", command, "--help"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "--redis-prefix PREFIX" in shown.stdout
+        refused = subprocess.run(
+            [sys.executable, "-m", "server", command, *redis, *more],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert refused.returncode == 2
+        assert "--redis-prefix 'two words': use 1 to 64 of" in refused.stderr
+    assert not (tmp_path / "data").exists()  # refused before the world was made
