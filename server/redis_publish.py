@@ -10,7 +10,9 @@ lets several worlds share one Redis):
 - `{prefix}:snapshot`, a hash: `seq`, `epoch` and `frame` (a snapshot frame at `seq`), written
   on every (re)connection, after any gap, and every `snapshot_every` deltas; and `status`, the
   last `status` frame the server announced (paused, idle, live...), within a second of it;
-  and `history`, the last `HISTORY_KEEP` chart points up to `seq` (relays add their own after).
+  and `history`, the last `HISTORY_KEEP` chart points up to `seq` (relays add their own after);
+  and `server`, the URL players and bots reach the world's server at (relays send `/play` and
+  `/ws/bot` there).
 - `{prefix}:relays`, a set of relay ids, and `{prefix}:relay:{id}`, each relay's viewer count,
   rewritten every `BEAT_S` with a TTL of `AUDIENCE_TTL_MS` (Redis's own clock, so a relay that
   dies without a word drops out by itself): the server sums them every `BEAT_S`, forgets the ids
@@ -78,6 +80,14 @@ def prefix_problem(prefix: str) -> str:
     return f"--redis-prefix {prefix!r}: use 1 to 64 of A-Z a-z 0-9 _ . : -"
 
 
+def url_problem(url: str) -> str:
+    """Why `url` cannot be announced as the server's public URL, or "" when it can."""
+    scheme, sep, rest = url.partition("://")
+    if scheme in ("http", "https") and sep and rest and not any(c.isspace() for c in url):
+        return ""
+    return f"{url!r} is not an http:// or https:// URL"
+
+
 def stream_key(prefix: str) -> str:
     return f"{prefix}:deltas"
 
@@ -123,6 +133,8 @@ class RedisPublisher:
         self.hub = hub
         self.history = history
         self.on_audience = on_audience
+        self.server_url = ""
+        """The server's public URL, announced to relays with each snapshot (set before start)."""
         self.prefix = prefix
         self.stream = stream_key(prefix)
         self.snapshot = snapshot_key(prefix)
@@ -243,6 +255,8 @@ class RedisPublisher:
                     "epoch": self.epoch,
                     "frame": snap[1],
                 }
+                if self.server_url:
+                    fields["server"] = self.server_url
                 if self.history is not None:
                     points = list(self.history.points)[-HISTORY_KEEP:]
                     fields["history"] = orjson.dumps(points)

@@ -18,16 +18,16 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import WSMsgType, web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from clients.web import add_routes as add_pages
+from clients.web import ASSETS_DIR, PAGES, page_handler
 from shared import merge_patch
-from shared.protocol import CloseCode, ErrorCode
+from shared.protocol import CloseCode, ErrorCode, protocol_schema
 
 from .history import History, history_point
 from .http import HEARTBEAT, WebSocketSink, finish_writer, page_query
@@ -46,6 +46,7 @@ from .redis_publish import (
     relays_key,
     snapshot_key,
     stream_key,
+    url_problem,
 )
 
 if TYPE_CHECKING:
@@ -92,8 +93,12 @@ class RelayHub(Hub):
 class Relay:
     """Follows one world's stream in Redis into a `RelayHub`; `run()` is its task."""
 
-    def __init__(self, url: str, *, prefix: str = PREFIX) -> None:
+    def __init__(self, url: str, *, prefix: str = PREFIX, server_url: str = "") -> None:
+        """`server_url`: where `/play` and `/ws/bot` send people; "" takes the URL the
+        server announces in Redis."""
         self.url = url
+        self.fixed_server_url = server_url.rstrip("/")
+        self.server_url = self.fixed_server_url
         self.stream = stream_key(prefix)
         self.snapshot = snapshot_key(prefix)
         self.id = secrets.token_hex(8)
@@ -154,9 +159,10 @@ class Relay:
                 {self.stream: f"{max(self.hub.seq, 0)}-0"}, BATCH, BLOCK_MS
             )
             if not reply:
-                got: list[Any] = await client.hmget(self.snapshot, ["epoch", "status"])
-                now_epoch, status = got
+                got: list[Any] = await client.hmget(self.snapshot, ["epoch", "status", "server"])
+                now_epoch, status, server = got
                 self._status(status)
+                self._server(server)
                 if now_epoch is not None and now_epoch != self.epoch:
                     await self._resync(client, after=-1)
                 continue
@@ -185,10 +191,18 @@ class Relay:
         if frame is not None and frame != self.hub.status:
             self.hub.announce(orjson.loads(frame))
 
+    def _server(self, announced: bytes | None) -> None:
+        """The server's URL as it announces it, unless `--server-url` fixed ours."""
+        if announced is not None and not self.fixed_server_url:
+            self.server_url = announced.decode()
+
     async def _resync(self, client: Redis, *, after: int) -> None:
         """Take the snapshot in Redis once it covers seq `after` (waits for the publisher)."""
         while True:
-            got: list[Any] = await client.hmget(self.snapshot, ["seq", "epoch", "frame", "history"])
+            got: list[Any] = await client.hmget(
+                self.snapshot, ["seq", "epoch", "frame", "history", "server"]
+            )
+            self._server(got[4])
             if None not in got[:3]:
                 seq, epoch, frame, points = int(got[0]), got[1], got[2], got[3]
                 if seq >= after or epoch != self.epoch:
@@ -265,18 +279,54 @@ class Relay:
 
 
 RELAY = web.AppKey("redis_relay", Relay)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def build_app(relay: Relay) -> web.Application:
     app = web.Application()
     app[RELAY] = relay
-    add_pages(app)
+    for route, page in PAGES.items():  # `/play` is the server's: see `to_server`
+        if route != "/play":
+            app.router.add_get(route, page_handler(page))
+    app.router.add_static("/assets/", ASSETS_DIR, append_version=False)
     app.router.add_get("/ws", viewer_socket)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_text)
     app.router.add_get("/api/snapshot", snapshot)
     app.router.add_get("/api/history", history_series)
+    app.router.add_get("/api/schema", schema)
+    # Players and bots act on the world's server itself; a relay only shows them the way.
+    app.router.add_get("/play", to_server("/play"))
+    app.router.add_get("/ws/bot", to_server("/ws/bot"))
     return app
+
+
+def to_server(path: str) -> Handler:
+    """A 307 to `path` on the world's server (its query kept; a browser keeps the fragment,
+    `#token=`, by itself), or a 503 until the server has announced its URL."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        base = request.app[RELAY].server_url
+        if not base:
+            return web.Response(
+                status=503,
+                body=orjson.dumps({"error": "the world's server has not announced its URL yet"}),
+                content_type="application/json",
+                headers={"Retry-After": "1"},
+            )
+        if path.startswith("/ws"):
+            base = "ws" + base[4:] if base.startswith("http") else base
+        query = f"?{request.query_string}" if request.query_string else ""
+        raise web.HTTPTemporaryRedirect(base + path + query)
+
+    return handler
+
+
+SCHEMA = orjson.dumps(protocol_schema(), option=orjson.OPT_INDENT_2)
+
+
+async def schema(request: web.Request) -> web.StreamResponse:
+    return web.Response(body=SCHEMA, content_type="application/json")
 
 
 async def viewer_socket(request: web.Request) -> web.StreamResponse:
@@ -308,7 +358,9 @@ async def viewer_socket(request: web.Request) -> web.StreamResponse:
                     {
                         "type": "error",
                         "code": ErrorCode.NOT_EXPECTED.value,
-                        "message": "viewers send nothing on /ws; bots connect to the server",
+                        "message": "viewers send nothing on /ws; bots connect to "
+                        + (relay.server_url or "the world's server")
+                        + "/ws/bot",
                     }
                 )
             )
@@ -334,6 +386,7 @@ async def healthz(request: web.Request) -> web.StreamResponse:
         "lag_ms": round(relay.last_lag_s * 1000, 3),
         "viewers": len(relay.hub.viewers),
         "resyncs": relay.resyncs,
+        "server": relay.server_url or None,
     }
     return web.Response(body=orjson.dumps(body), content_type="application/json")
 
@@ -372,6 +425,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument(
+        "--server-url",
+        default="",
+        metavar="URL",
+        help="where /play and /ws/bot send players and bots (default: the URL the world's "
+        "server announces, its --public-url)",
+    )
+    parser.add_argument(
         "--redis-prefix",
         "--prefix",
         dest="redis_prefix",
@@ -382,7 +442,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    relay = Relay(args.redis, prefix=args.redis_prefix)
+    relay = Relay(args.redis, prefix=args.redis_prefix, server_url=args.server_url)
     task = asyncio.create_task(relay.run())
     runner = web.AppRunner(build_app(relay), shutdown_timeout=2.0, access_log=None)
     await runner.setup()
@@ -417,6 +477,9 @@ def run(args: argparse.Namespace) -> int:
         )
     if problem := prefix_problem(args.redis_prefix):
         print(f"smallwood relay: {problem}", file=sys.stderr)
+        return 2
+    if args.server_url and (problem := url_problem(args.server_url)):
+        print(f"smallwood relay: --server-url {problem}", file=sys.stderr)
         return 2
     try:
         import redis  # noqa: F401, PLC0415

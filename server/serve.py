@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ from .history import History
 from .http import EXTRA_HEALTH, build_app
 from .hub import Hub, run_seq
 from .metrics import Metrics
-from .redis_publish import PREFIX, RedisPublisher, prefix_problem
+from .redis_publish import PREFIX, RedisPublisher, prefix_problem, url_problem
 from .store import Store, StoreError, db_path
 
 log = logging.getLogger("smallwood.serve")
@@ -101,6 +102,9 @@ class ServeConfig:
     redis: str | None = None
     """redis://HOST:PORT/DB: also publish the deltas there for relays (`server.redis_publish`)."""
     redis_prefix: str = PREFIX
+    public_url: str | None = None
+    """The URL players and bots reach this server at, announced to relays (None: the
+    address it listens on; the host name when that is a wildcard)."""
     """The keys' prefix in Redis: one per world when several share a Redis."""
 
     @classmethod
@@ -124,6 +128,7 @@ class ServeConfig:
             cadence=args.cadence,
             redis=getattr(args, "redis", None),
             redis_prefix=getattr(args, "redis_prefix", PREFIX),
+            public_url=getattr(args, "public_url", None),
         )
 
 
@@ -221,6 +226,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"prefix of this world's keys in Redis, so several worlds share one Redis; "
         f"give its relays the same (default: {PREFIX})",
     )
+    parser.add_argument(
+        "--public-url",
+        default=None,
+        metavar="URL",
+        help="where players and bots reach this server (e.g. https://wood.example.org), "
+        "announced to relays, whose /play and /ws/bot send them here (default: the address "
+        "it listens on)",
+    )
 
 
 class Server:
@@ -265,6 +278,16 @@ class Server:
     @property
     def url(self) -> str:
         return f"http://{self.config.host}:{self.port}"
+
+    @property
+    def public_url(self) -> str:
+        """Where others reach this server by default: `url`, or the host name for a wildcard."""
+        host = self.config.host
+        if host in ("", "0.0.0.0", "::"):
+            host = socket.gethostname()
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     async def stop(self) -> None:
         """Finish and commit the tick in progress, say goodbye to every client, close."""
@@ -443,6 +466,7 @@ async def _start(
     server.port = _bound_port(runner, config.port)
     if publisher is not None:
         server.publisher = publisher
+        publisher.server_url = (config.public_url or server.public_url).rstrip("/")
         publisher.start()
     server.admin_source = admin_source
     server.task = asyncio.create_task(clock.run())
@@ -548,6 +572,8 @@ def _check(config: ServeConfig) -> str:
         return "--redis needs redis-py: pip install 'smallwood[relay]'"
     if problem := prefix_problem(config.redis_prefix):
         return problem
+    if config.public_url is not None and (problem := url_problem(config.public_url)):
+        return f"--public-url {problem}"
     return ""
 
 

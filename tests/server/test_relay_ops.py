@@ -14,11 +14,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
+from websockets.asyncio.client import connect
 
 from server.serve import start
 
-from .conftest import config
+from .conftest import config, recv_until, send
 from .relay_parts import (
     REDIS,
     ROOT,
@@ -31,6 +33,7 @@ from .relay_parts import (
     settle,
     ticks,
     until,
+    wait_port,
 )
 
 pytestmark = [
@@ -198,10 +201,11 @@ async def test_two_worlds_share_one_redis_under_their_own_prefixes(
             await world.stop()
 
 
-def test_the_redis_prefix_is_on_both_commands_and_checked(tmp_path: Path) -> None:
+def test_the_redis_options_are_on_both_commands_and_checked(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    redis = ("--redis", "redis://127.0.0.1:1/0", "--redis-prefix", "two words")
-    for command, more in (("serve", ("--data-dir", str(tmp_path / "data"))), ("relay", ())):
+    redis = ("--redis", "redis://127.0.0.1:1/0")
+    data = ("--data-dir", str(tmp_path / "data"))
+    for command, url_option in (("serve", "--public-url"), ("relay", "--server-url")):
         shown = subprocess.run(
             [sys.executable, "-m", "server", command, "--help"],
             env=env,
@@ -209,15 +213,87 @@ def test_the_redis_prefix_is_on_both_commands_and_checked(tmp_path: Path) -> Non
             text=True,
             check=True,
         )
-        assert "--redis-prefix PREFIX" in shown.stdout
-        refused = subprocess.run(
-            [sys.executable, "-m", "server", command, *redis, *more],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert refused.returncode == 2
-        assert "--redis-prefix 'two words': use 1 to 64 of" in refused.stderr
+        assert "--redis-prefix PREFIX" in shown.stdout and f"{url_option} URL" in shown.stdout
+        more = data if command == "serve" else ()
+        for bad, said in (
+            (("--redis-prefix", "two words"), "--redis-prefix 'two words': use 1 to 64 of"),
+            ((url_option, "ftp://x"), f"{url_option} 'ftp://x' is not an http:// or https://"),
+        ):
+            refused = subprocess.run(
+                [sys.executable, "-m", "server", command, *redis, *bad, *more],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert refused.returncode == 2 and said in refused.stderr
     assert not (tmp_path / "data").exists()  # refused before the world was made
+
+
+async def test_relays_send_players_and_bots_to_the_worlds_server(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    running = await start(
+        config(
+            tmp_path / "data",
+            tick=0.1,
+            decision_share=0.8,
+            redis=redis_server.url,
+            public_url="https://play.example.org/",
+        )
+    )
+    announced = RelayProcess(redis_server.url)  # takes the URL the server announces
+    fixed = RelayProcess(redis_server.url, None, "--server-url", running.url)  # its own word
+    lost = RelayProcess(redis_server.url, None, "--redis-prefix", "no-such-world")
+    relays = (announced, fixed, lost)
+    try:
+        for relay in relays:
+            relay.start()
+        await relay_ready(announced)
+        await relay_ready(fixed)
+        assert (await get_json(announced.url + "/healthz"))["server"] == "https://play.example.org"
+        assert (await get_json(fixed.url + "/healthz"))["server"] == running.url
+        async with aiohttp.ClientSession() as http:
+            # The play page is the server's: a relay redirects to it, the query kept.
+            async with http.get(announced.url + "/play?x=1", allow_redirects=False) as resp:
+                assert resp.status == 307
+                assert resp.headers["Location"] == "https://play.example.org/play?x=1"
+            async with http.get(fixed.url + "/play") as resp:  # followed, to the real page
+                assert resp.status == 200 and str(resp.url) == running.url + "/play"
+                assert "/ws/bot" in await resp.text()
+            async with http.get(announced.url + "/ws/bot", allow_redirects=False) as resp:
+                assert resp.status == 307
+                assert resp.headers["Location"] == "wss://play.example.org/ws/bot"
+            # The viewer's own pages and the schema stay on the relay.
+            async with http.get(announced.url + "/") as resp:
+                assert resp.status == 200 and str(resp.url) == announced.url + "/"
+            async with (
+                http.get(announced.url + "/api/schema") as mine,
+                http.get(running.url + "/api/schema") as theirs,
+            ):
+                assert await mine.read() == await theirs.read()
+            # A relay that has heard of no server says so rather than guess.
+            wait_port(lost.port)
+            async with http.get(lost.url + "/play", allow_redirects=False) as resp:
+                assert resp.status == 503
+                assert "not announced" in (await resp.json())["error"]
+        # A bot pointed at a relay follows the redirect and joins the world on its server.
+        ws = await connect(fixed.url.replace("http://", "ws://", 1) + "/ws/bot")
+        try:
+            await send(
+                ws, {"type": "join", "name": "Newt", "species": "newt", "produces": "berries"}
+            )
+            joined = await recv_until(ws, lambda m: m["type"] in ("joined", "error"))
+            assert joined["type"] == "joined", joined
+
+            async def in_the_wood() -> bool:
+                return joined["creature"] in running.relay.sessions
+
+            await until(in_the_wood, 10.0, "the bot's creature in the Wood, driven by it")
+        finally:
+            await ws.close()
+    finally:
+        for relay in relays:
+            relay.stop()
+        await running.stop()
