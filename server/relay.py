@@ -22,17 +22,17 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from clients.web import ASSETS_DIR, PAGES, page_handler
 from shared import merge_patch
-from shared.protocol import CloseCode, ErrorCode, protocol_schema
+from shared.protocol import CloseCode, protocol_schema
 
 from .history import History, history_point
-from .http import HEARTBEAT, WebSocketSink, finish_writer, page_query
+from .http import page_query
 from .hub import Hub
-from .limits import VIEWER_FRAME_BYTES, TokenBucket
+from .live.viewers import serve_viewer
 from .metrics import Metrics
 from .redis_publish import (
     AUDIENCE_TTL_MS,
@@ -331,43 +331,13 @@ async def schema(request: web.Request) -> web.StreamResponse:
 
 async def viewer_socket(request: web.Request) -> web.StreamResponse:
     relay = request.app[RELAY]
-    since: int | None
-    try:
-        since = int(request.query["since"])
-    except (KeyError, ValueError):
-        since = None
-    ws = web.WebSocketResponse(compress=False, max_msg_size=VIEWER_FRAME_BYTES, heartbeat=HEARTBEAT)
-    await ws.prepare(request)
-    await relay.ready.wait()
-    hub = relay.hub
-    status = request.query.get("status") == "1"  # opt in to `status` frames
-    viewer = hub.attach(WebSocketSink(ws, request.transport), since, status=status)
-    writer = asyncio.create_task(viewer.run())
-    bucket = TokenBucket(5.0, 20.0)
-    try:
-        async for msg in ws:
-            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-                continue
-            if not bucket.take():
-                relay.metrics.closed.inc(reason="flood")
-                await ws.close(code=CloseCode.POLICY, message=b"flood: too many frames")
-                break
-            relay.metrics.refused.inc(code=ErrorCode.NOT_EXPECTED.value)
-            viewer.put(
-                orjson.dumps(
-                    {
-                        "type": "error",
-                        "code": ErrorCode.NOT_EXPECTED.value,
-                        "message": "viewers send nothing on /ws; bots connect to "
-                        + (relay.server_url or "the world's server")
-                        + "/ws/bot",
-                    }
-                )
-            )
-    finally:
-        hub.detach(viewer)
-        await finish_writer(writer)
-    return ws
+    return await serve_viewer(
+        request,
+        hub=relay.hub,
+        metrics=relay.metrics,
+        hint=f"bots connect to {relay.server_url or 'the world server'}/ws/bot",
+        ready=relay.ready,  # the first snapshot from Redis
+    )
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:

@@ -37,7 +37,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from server.gcpace import GcPacer
-from server.http import DIRECT_WRITE_BYTES
+from server.live.viewers import DIRECT_WRITE_BYTES
 from server.outbox import text_frame
 from server.serve import ServeConfig
 

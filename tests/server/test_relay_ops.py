@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
+import orjson
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from server.serve import start
 
@@ -296,4 +298,38 @@ async def test_relays_send_players_and_bots_to_the_worlds_server(
     finally:
         for relay in relays:
             relay.stop()
+        await running.stop()
+
+
+async def test_a_viewer_that_talks_meets_one_handler_on_server_and_relay(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    running = await start(config(tmp_path / "data", tick=0.1, redis=redis_server.url))
+    relay = RelayProcess(redis_server.url)
+    try:
+        relay.start()
+        await relay_ready(relay)
+        for base, hint in (
+            (running.url, "bots connect to /ws/bot"),
+            (relay.url, f"bots connect to {running.url}/ws/bot"),
+        ):
+            url = base.replace("http://", "ws://", 1) + "/ws"
+            async with connect(url, max_size=None) as ws:
+                first = orjson.loads(await asyncio.wait_for(ws.recv(), 10.0))
+                assert first["type"] == "snapshot"
+                await ws.send('{"type":"act"}')
+                refusal = await recv_until(ws, lambda m: m["type"] == "error", 10.0)
+                assert refusal == {
+                    "type": "error",
+                    "code": "not_expected",
+                    "message": f"viewers send nothing on /ws; {hint}",
+                }
+                with pytest.raises(ConnectionClosed) as closed:  # a flood: cut off
+                    for _ in range(200):
+                        await ws.send("x")
+                    while True:
+                        await asyncio.wait_for(ws.recv(), 10.0)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    finally:
+        relay.stop()
         await running.stop()
