@@ -411,18 +411,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def _serve(args: argparse.Namespace) -> int:
-    relay = Relay(args.redis, prefix=args.redis_prefix, server_url=args.server_url)
-    task = asyncio.create_task(relay.run())
+class Running:
+    """A relay following Redis and serving on a port (`start`); `stop()` ends both."""
+
+    def __init__(self, relay: Relay, runner: web.AppRunner, task: asyncio.Task[None]) -> None:
+        self.relay = relay
+        self.runner = runner
+        self.task = task
+        self.port = next(a[1] for a in runner.addresses if isinstance(a, tuple))
+
+    async def stop(self) -> None:
+        self.relay.hub.close_all(CloseCode.GOING_AWAY, "relay shutting down")
+        await self.relay.leave()
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+        await self.runner.cleanup()
+
+
+async def start(relay: Relay, host: str, port: int) -> Running:
+    """Follow Redis and serve `relay` on `host`:`port` (0: any free port) in this loop;
+    OSError when it cannot listen there."""
     runner = web.AppRunner(build_app(relay), shutdown_timeout=2.0, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, args.host, args.port)
-    await site.start()
-    port = args.port
-    if port == 0 and runner.addresses:
-        port = runner.addresses[0][1]
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError:
+        await runner.cleanup()
+        raise
+    return Running(relay, runner, asyncio.create_task(relay.run()))
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    relay = Relay(args.redis, prefix=args.redis_prefix, server_url=args.server_url)
+    running = await start(relay, args.host, args.port)
     print(
-        f"smallwood relay: http://{args.host}:{port}/ from {redacted(args.redis)}, "
+        f"smallwood relay: http://{args.host}:{running.port}/ from {redacted(args.redis)}, "
         f"keys {args.redis_prefix}:*",
         flush=True,
     )
@@ -431,12 +455,7 @@ async def _serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    relay.hub.close_all(CloseCode.GOING_AWAY, "relay shutting down")
-    await relay.leave()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await runner.cleanup()
+    await running.stop()
     return 0
 
 

@@ -333,3 +333,20 @@ async def test_a_viewer_that_talks_meets_one_handler_on_server_and_relay(
     finally:
         relay.stop()
         await running.stop()
+
+
+def test_bench_fanout_relays_compare_runs_both_in_one_run() -> None:
+    from server.bench import relays
+
+    figures = relays.run(relays=2, viewers=8, ticks=4, period=0.1, compare=True)
+    assert figures["expected"] == 8 * 4 and figures["missed"] == 0
+    assert figures["relay_cpu_ms_per_tick"] and len(figures["relay_cpu_ms_per_tick"]) == 2
+    direct = figures["direct"]
+    assert direct["viewers"] == 4  # as many as one relay holds
+    assert direct["expected"] == 4 * 4 and direct["missed"] == 0
+    # The relay's hop is part of the whole way: never longer than hub -> viewer.
+    hop, whole = figures["relay_lag_ms"], figures["lag_ms"]
+    assert 0 <= hop["p50"] <= whole["p50"] and hop["max"] <= whole["max"]
+    assert figures["p99_ratio"] == round(hop["p99"] / direct["lag_ms"]["p99"], 3)
+    text = relays.render(figures)
+    assert "p99 ratio relay -> viewer / direct" in text and "lag relay -> viewer" in text
