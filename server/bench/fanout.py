@@ -111,20 +111,50 @@ def run(viewers: int, ticks: int, period: float = 1.0) -> dict[str, Any]:
 
 
 def load_viewers(
-    urls: list[str], pids: list[int], viewers: int, ticks: int, period: float
+    urls: list[str],
+    pids: list[int],
+    viewers: int,
+    ticks: int,
+    period: float,
+    *,
+    processes: int = 1,
 ) -> tuple[list[list[ViewerLog]], Window, dict[str, Any]]:
-    """Run the load process: `viewers` spread evenly over the servers at `urls` (http). Its
-    logs per URL, the window, and the CPU each of `pids` used over the window."""
+    """Run load processes: `viewers` spread evenly over the servers at `urls` (http), the
+    URLs dealt over `processes` load processes (one per URL: each fan-out faces its own, as a
+    server's viewers would not share one machine). The logs per URL, the one window every
+    viewer is judged on, and the CPU each of `pids` used over the window."""
     sockets = [url.replace("http://", "ws://", 1) + "/ws" for url in urls]
-    load = Child(_load_main, sockets, viewers, ticks, period, name="smallwood-bench-viewers")
+    counts = shares(viewers, len(urls))
+    mine = [list(range(len(urls)))[k::processes] for k in range(processes)]
+    loads = [
+        Child(
+            _load_main,
+            [sockets[i] for i in picked],
+            [counts[i] for i in picked],
+            period,
+            name="smallwood-bench-viewers",
+        )
+        for picked in mine
+    ]
+    groups: list[list[ViewerLog]] = [[] for _ in urls]
     try:
-        _, first, last, connect_s = load.recv(60 + viewers / 20)
+        connected = [load.recv(60 + viewers / 20) for load in loads]
+        connect_s = max(c[2] for c in connected)
+        # The delta after the newest may be on its way to some viewers already: start after it.
+        newest = max(c[1] for c in connected)
+        window = Window(newest + 2, newest + 1 + ticks)
+        for load in loads:
+            load.send((window.first, window.last))
         cpu0, wall0 = [cpu_seconds(pid) for pid in pids], time.monotonic()
-        _, groups = load.recv((last - first + 3) * period + 60)
+        for load, picked in zip(loads, mine, strict=True):
+            _, got = load.recv((ticks + 3) * period + 60)
+            for i, logs in zip(picked, got, strict=True):
+                groups[i] = logs
         cpu1, wall1 = [cpu_seconds(pid) for pid in pids], time.monotonic()
     finally:
-        load.join(40)
-    wall, n = wall1 - wall0, last - first + 1
+        for load in loads:
+            load.join(40)
+    wall, n = wall1 - wall0, ticks
     cpu = [
         {
             "cpu_s": round(b - a, 3),
@@ -135,7 +165,7 @@ def load_viewers(
     ]
     return (
         groups,
-        Window(first, last),
+        window,
         {"connect_s": round(connect_s, 2), "window_s": round(wall, 2), "cpu": cpu},
     )
 
@@ -145,32 +175,29 @@ def shares(viewers: int, places: int) -> list[int]:
     return [viewers // places + (1 if i < viewers % places else 0) for i in range(places)]
 
 
-def _load_main(conn: Connection, urls: list[str], viewers: int, ticks: int, period: float) -> None:
-    raise_fd_limit(viewers)
-    asyncio.run(_load_async(conn, urls, viewers, ticks, period))
+def _load_main(conn: Connection, urls: list[str], counts: list[int], period: float) -> None:
+    raise_fd_limit(sum(counts))
+    asyncio.run(_load_async(conn, urls, counts, period))
 
 
-async def _load_async(
-    conn: Connection, urls: list[str], viewers: int, ticks: int, period: float
-) -> None:
+async def _load_async(conn: Connection, urls: list[str], counts: list[int], period: float) -> None:
     began = time.monotonic()
     groups: list[list[ViewerLog]] = []
     tasks: list[asyncio.Task[None]] = []
-    for i, (url, share) in enumerate(zip(urls, shares(viewers, len(urls)), strict=True)):
-        logs, started = await open_viewers(url, share, keep_sizes_of_first=i == 0)
+    for url, count in zip(urls, counts, strict=True):
+        logs, started = await open_viewers(url, count)
         groups.append(logs)
         tasks += started
     connect_s = time.monotonic() - began
+    every = [log for logs in groups for log in logs]
+    conn.send(("connected", newest_seq(every), connect_s))
+    first, last = await asyncio.to_thread(conn.recv)
+    window = Window(first, last)
     # The load is the instrument: its own full garbage collections (thousands of client
     # connections) would show up as lag. None during the window, which is bounded.
     gc.collect()
     gc.freeze()
     gc.disable()
-    every = [log for logs in groups for log in logs]
-    newest = newest_seq(every)
-    # The delta after `newest` may be on its way to some viewers already: start after it.
-    window = Window(newest + 2, newest + 1 + ticks)
-    conn.send(("window", window.first, window.last, connect_s))
     await await_window(every, window, period)
     gc.enable()
     for log in every:

@@ -17,7 +17,9 @@ the V viewers on relays, to show it does not grow with them.
 
 `--compare` also measures, in the same run and before the relays' viewers connect, the server's
 direct fan-out to as many viewers as one relay holds (equal viewers per process), and reports
-the ratio of the relay-to-viewer p99 to the direct p99 (the target: at most 1.25).
+the ratio of the relay-to-viewer p99 to the direct p99 (the target: at most 1.25). Then each
+relay's viewers are held by a load process of their own, as the direct viewers are, so that
+each fan-out faces the same receiving side.
 """
 
 from __future__ import annotations
@@ -177,6 +179,7 @@ def run(
                     viewers,
                     ticks,
                     period,
+                    processes=relays if compare else 1,
                 )
             finally:
                 fed = [r.stop() for r in started]
