@@ -11,6 +11,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from server.redis_publish import AUDIENCE_TTL_MS
 from server.serve import start
 
 from .conftest import config, recv_until, send
@@ -196,6 +198,16 @@ async def test_two_worlds_share_one_redis_under_their_own_prefixes(
 
         await until(counted, 10.0, "one viewer for wood-a's relay, none for wood-b's")
         await viewers[0].detach()
+        # A relay stopped as an operator would takes its count out at once, not at its TTL.
+        stopped = time.monotonic()
+        relays[0].stop()
+
+        async def forgotten() -> bool:
+            return (await get_json(worlds[0].url + "/healthz"))["redis"]["relays"] == 0
+
+        await until(forgotten, 10.0, "wood-a's relay forgotten")
+        # Its count would outlive its last beat (a second before at most) by the TTL.
+        assert time.monotonic() - stopped < AUDIENCE_TTL_MS / 1000 - 1.5
     finally:
         for relay in relays:
             relay.stop()
