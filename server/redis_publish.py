@@ -158,7 +158,7 @@ class RedisPublisher:
         self.status_sent: bytes | None = None
         self.relays = 0
         self.relay_viewers = 0
-        """Relays alive and their viewers, as last counted (kept while Redis is away)."""
+        """Relays alive and their viewers, as last counted (0 while Redis is away: unheard)."""
         self._counted_at = -BEAT_S
         self._wake = asyncio.Event()
         self._stopping = False
@@ -223,6 +223,7 @@ class RedisPublisher:
                 self.connected = False
                 self.need_snapshot = True
                 self.last_error = repr(exc)
+                self.relays = self.relay_viewers = 0
                 await asyncio.sleep(RETRY_S[min(failures, len(RETRY_S) - 1)])
                 failures += 1
             finally:
