@@ -2,10 +2,12 @@
 
 A relay holds no state of its own worth keeping: it reads the snapshot the server keeps in
 Redis, follows the delta stream (see `server.redis_publish`), and serves `/ws` (snapshot, then
-deltas, `since` resume in the world's seq), `/api/snapshot`, `/healthz` and `/metrics`, and the
-web pages, as the server does. Its viewers get the server's very delta frames. Any number of
-relays may run anywhere; each reconnects to Redis by itself and resyncs from the snapshot
-after a gap, another epoch (the server restarted) or a Redis restart.
+deltas, `since` resume in the world's seq), `/api/snapshot`, `/api/history`, `/api/schema`,
+`/healthz` and `/metrics`, and the viewer and overlay pages, as the server does. Its viewers get
+the server's very delta frames. `/play` and `/ws/bot` are the server's: a relay redirects them
+to the URL the server announces. Any number of relays may run anywhere; each reconnects to
+Redis by itself, resyncs from the snapshot after a gap, another epoch (the server restarted)
+or a Redis restart, and reports its viewer count for the server's idle clock.
 """
 
 from __future__ import annotations
@@ -279,12 +281,14 @@ class Relay:
 
 
 RELAY = web.AppKey("redis_relay", Relay)
+SCHEMA = web.AppKey("relay_schema", bytes)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def build_app(relay: Relay) -> web.Application:
     app = web.Application()
     app[RELAY] = relay
+    app[SCHEMA] = orjson.dumps(protocol_schema(), option=orjson.OPT_INDENT_2)
     for route, page in PAGES.items():  # `/play` is the server's: see `to_server`
         if route != "/play":
             app.router.add_get(route, page_handler(page))
@@ -322,11 +326,8 @@ def to_server(path: str) -> Handler:
     return handler
 
 
-SCHEMA = orjson.dumps(protocol_schema(), option=orjson.OPT_INDENT_2)
-
-
 async def schema(request: web.Request) -> web.StreamResponse:
-    return web.Response(body=SCHEMA, content_type="application/json")
+    return web.Response(body=request.app[SCHEMA], content_type="application/json")
 
 
 async def viewer_socket(request: web.Request) -> web.StreamResponse:
