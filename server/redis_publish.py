@@ -65,8 +65,8 @@ BATCH = 256
 RETRY_S = (0.1, 0.2, 0.5, 1.0, 2.0)
 BEAT_S = 1.0
 """How often relays write their viewer count, and the server reads the counts."""
-AUDIENCE_TTL_MS = 5_000
-"""A relay's count lives this long unless rewritten (five beats)."""
+AUDIENCE_TTL_MS = 10_000
+"""A relay's count lives this long unless rewritten (ten beats)."""
 
 
 PREFIX_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")

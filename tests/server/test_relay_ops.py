@@ -100,7 +100,7 @@ async def test_viewers_on_relays_keep_an_idling_world_awake(
         # The relay dies without a word: its count expires in Redis, and the world idles.
         relay.kill9()
         await viewer.dropped()
-        await until(idle, 20.0, "the world idles once the dead relay's count expired")
+        await until(idle, 30.0, "the world idles once the dead relay's count expired")
         health = await get_json(running.url + "/healthz")
         assert health["redis"]["relays"] == 0 and health["redis"]["relay_viewers"] == 0
         assert health["status"] == "idle"
