@@ -238,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     bfanout.add_argument(
         "--relays", type=int, default=0, help="viewers on N relays through Redis (default 0)"
     )
+    bfanout.add_argument(
+        "--compare",
+        action="store_true",
+        help="with --relays: also the server's direct fan-out to as many viewers as one relay "
+        "holds, in the same run, and the p99 ratio relay -> viewer / direct (target 1.25)",
+    )
     bfanout.set_defaults(run=_bench_fanout)
     bsoak = bench_sub.add_parser(
         "soak", help="a server with bots and churning viewers: ticks on time, missed deltas, memory"
@@ -589,12 +595,14 @@ def _bench_fanout(args: argparse.Namespace) -> int:
         raise UserError("--viewers and --ticks must be at least 1")
     if not 0.02 <= args.tick <= 60:
         raise UserError("--tick must be between 0.02 and 60 seconds")
+    if args.compare and args.relays < 1:
+        raise UserError("--compare needs --relays N (N at least 1)")
     if args.relays > 0:
         from server.bench import relays  # noqa: PLC0415
 
-        found = relays.run(args.relays, args.viewers, args.ticks, args.tick)
+        found = relays.run(args.relays, args.viewers, args.ticks, args.tick, compare=args.compare)
         print(orjson.dumps(found).decode() if args.json else relays.render(found))
-        return 0 if found["missed"] == 0 else 1
+        return 0 if found["ok"] else 1
     figures = fanout.run(args.viewers, args.ticks, args.tick)
     print(orjson.dumps(figures).decode() if args.json else fanout.render(figures))
     return 0 if figures["ok"] else 1

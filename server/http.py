@@ -22,14 +22,15 @@ from pydantic import BaseModel, ValidationError
 from clients.web import add_routes as add_pages
 from server.world import LEGENDS, RetireCreature, TriggerLegend
 from shared import admin
-from shared.protocol import CloseCode, ErrorCode, protocol_schema
+from shared.protocol import CloseCode, protocol_schema
 
 from .bots import BotRelay, describe
 from .clock import Clock
 from .guard import EdgeLimits, origin_allowed
 from .history import History
 from .hub import Hub
-from .limits import BOT_FRAME_BYTES, VIEWER_FRAME_BYTES, TokenBucket
+from .limits import BOT_FRAME_BYTES
+from .live.viewers import HEARTBEAT, WebSocketSink, finish_writer, serve_viewer
 from .metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -42,53 +43,19 @@ HISTORY = web.AppKey("history", History)
 ADMIN_TOKEN = web.AppKey("admin_token", str)
 SCHEMA = web.AppKey("schema", bytes)
 EXTRA_HEALTH = web.AppKey("extra_health", dict[str, Callable[[], Any]])
-"""Name -> report: more sections of `/healthz` (the Redis publisher's)."""
+"""Name -> report: more sections of `/healthz` (the Redis publisher's); a section's non-empty
+`problem` joins `problems` and makes `ok` false."""
 LIMITS = web.AppKey("limits", EdgeLimits)
 HISTORY_BODY = web.AppKey("history_body", dict)
 """The encoded newest history page per `last`: {last: (newest tick, body, built at)}."""
 HISTORY_FRESH_S = 1.0
 """The newest page is rebuilt at most this often, however fast the ticks and the readers."""
 
-DIRECT_WRITE_BYTES = 64 * 1024
-"""Past this much unsent data a viewer's frames go through its queue (and its limit)."""
-HEARTBEAT = 20.0
-"""Seconds between pings; a peer that does not answer (or never reads) is dropped."""
 JOIN_SECONDS = 10.0
 """A bot connection that has not joined by then is closed (1008)."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 B = TypeVar("B", bound=BaseModel)
-
-
-class WebSocketSink:
-    """An aiohttp websocket as an outbox's sink."""
-
-    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport | None) -> None:
-        self.ws = ws
-        self.transport = transport
-        """The connection under the websocket, for `write_now`."""
-
-    def write_now(self, wire: bytes) -> bool:
-        # Whole frames only, so this never interleaves with aiohttp's own writes (pings,
-        # close), which also write each frame in one piece.
-        transport = self.transport
-        if (
-            transport is None
-            or self.ws.closed
-            or transport.is_closing()
-            or transport.get_write_buffer_size() > DIRECT_WRITE_BYTES
-        ):
-            return False
-        transport.write(wire)
-        return True
-
-    async def send(self, frame: bytes) -> None:
-        if self.ws.closed:
-            raise ConnectionResetError("websocket closed")
-        await self.ws.send_frame(frame, WSMsgType.TEXT)
-
-    async def close(self, code: int, reason: str) -> None:
-        await self.ws.close(code=code, message=reason.encode())
 
 
 def build_app(
@@ -154,41 +121,13 @@ def foreign(request: web.Request) -> web.Response | None:
 async def viewer_socket(request: web.Request) -> web.StreamResponse:
     if (refused := foreign(request)) is not None:
         return refused
-    since: int | None = None
-    given = request.query.get("since", "")
-    if given.isascii() and given.lstrip("-").isdigit() and len(given) < 20:
-        since = int(given)
-    ws = web.WebSocketResponse(compress=False, max_msg_size=VIEWER_FRAME_BYTES, heartbeat=HEARTBEAT)
-    await ws.prepare(request)
-    hub = request.app[HUB]
-    metrics = request.app[METRICS]
-    status = request.query.get("status") == "1"  # opt in to `status` frames
-    viewer = hub.attach(WebSocketSink(ws, request.transport), since, status=status)
-    request.app[CLOCK].poke()
-    writer = asyncio.create_task(viewer.run())
-    bucket = TokenBucket(5.0, 20.0)
-    try:
-        async for msg in ws:
-            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-                continue
-            if not bucket.take():
-                metrics.closed.inc(reason="flood")
-                await ws.close(code=CloseCode.POLICY, message=b"flood: too many frames")
-                break
-            metrics.refused.inc(code=ErrorCode.NOT_EXPECTED.value)
-            viewer.put(
-                orjson.dumps(
-                    {
-                        "type": "error",
-                        "code": ErrorCode.NOT_EXPECTED.value,
-                        "message": "viewers send nothing on /ws; bots connect to /ws/bot",
-                    }
-                )
-            )
-    finally:
-        hub.detach(viewer)
-        await finish_writer(writer)
-    return ws
+    return await serve_viewer(
+        request,
+        hub=request.app[HUB],
+        metrics=request.app[METRICS],
+        hint="bots connect to /ws/bot",
+        on_attach=request.app[CLOCK].poke,
+    )
 
 
 async def bot_socket(request: web.Request) -> web.StreamResponse:
@@ -229,23 +168,19 @@ async def bot_socket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def finish_writer(writer: asyncio.Task[None]) -> None:
-    """Let a writer that is closing the socket finish; stop one stuck on a dead peer."""
-    if not writer.done():
-        try:
-            await asyncio.wait_for(asyncio.shield(writer), 1.0)
-        except TimeoutError:
-            writer.cancel()
-
-
 # Reading
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
     clock = request.app[CLOCK]
+    extra = {name: report() for name, report in request.app.get(EXTRA_HEALTH, {}).items()}
+    health = clock.health_report()  # ok: false while a brain is failing, with the reason
+    problems = health["problems"] + [s["problem"] for s in extra.values() if s.get("problem")]
     return json_response(
         {
-            **clock.health_report(),  # ok: false while a brain is failing, with the reason
+            **health,
+            "ok": not problems,  # and while a section (Redis) has a problem
+            "problems": problems,
             "status": clock.status,
             "tick": clock.state.tick,
             "paused": clock.paused,
@@ -254,7 +189,7 @@ async def healthz(request: web.Request) -> web.StreamResponse:
             "viewers": len(request.app[HUB].viewers),
             "bots": len(request.app[RELAY].sessions),
             "last_tick_ms": round(clock.last_tick_ms, 3),
-            **{name: report() for name, report in request.app.get(EXTRA_HEALTH, {}).items()},
+            **extra,
         }
     )
 

@@ -1,6 +1,7 @@
 """The server's side of the relays: each tick's delta frame into a Redis Stream, off the tick path.
 
-What Redis holds (under a key prefix, `smallwood` by default):
+What Redis holds (under a key prefix, `smallwood` by default; `--redis-prefix` on both sides
+lets several worlds share one Redis):
 
 - `{prefix}:deltas`, a stream: one entry per delta, its id `SEQ-0` (the world's seq), fields
   `f` (the frame, the very bytes the server's own viewers get), `e` (the publisher's epoch,
@@ -9,7 +10,14 @@ What Redis holds (under a key prefix, `smallwood` by default):
 - `{prefix}:snapshot`, a hash: `seq`, `epoch` and `frame` (a snapshot frame at `seq`), written
   on every (re)connection, after any gap, and every `snapshot_every` deltas; and `status`, the
   last `status` frame the server announced (paused, idle, live...), within a second of it;
-  and `history`, the last `HISTORY_KEEP` chart points up to `seq` (relays add their own after).
+  and `history`, the last `HISTORY_KEEP` chart points up to `seq` (relays add their own after);
+  and `server`, the URL players and bots reach the world's server at (relays send `/play` and
+  `/ws/bot` there).
+- `{prefix}:relays`, a set of relay ids, and `{prefix}:relay:{id}`, each relay's viewer count,
+  rewritten every `BEAT_S` with a TTL of `AUDIENCE_TTL_MS` (Redis's own clock, so a relay that
+  dies without a word drops out by itself): the server sums them every `BEAT_S`, forgets the ids
+  whose count expired, and counts those viewers as the world's audience (`on_audience`: while
+  any relay has a viewer, an idling world stays awake).
 
 The invariant relays rely on: a delta that follows a gap in the stream is only ever written
 after a snapshot that covers the gap, so a relay that sees a gap (or another epoch) and reads
@@ -26,10 +34,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -54,6 +63,29 @@ HISTORY_KEEP = 2_000
 """Chart points written with each snapshot (the web viewer asks for 300)."""
 BATCH = 256
 RETRY_S = (0.1, 0.2, 0.5, 1.0, 2.0)
+BEAT_S = 1.0
+"""How often relays write their viewer count, and the server reads the counts."""
+AUDIENCE_TTL_MS = 10_000
+"""A relay's count lives this long unless rewritten (ten beats)."""
+
+
+PREFIX_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+"""What a `--redis-prefix` may be: one world's keys, apart from another's on the same Redis."""
+
+
+def prefix_problem(prefix: str) -> str:
+    """Why `prefix` cannot be a key prefix, or "" when it can."""
+    if PREFIX_PATTERN.fullmatch(prefix):
+        return ""
+    return f"--redis-prefix {prefix!r}: use 1 to 64 of A-Z a-z 0-9 _ . : -"
+
+
+def url_problem(url: str) -> str:
+    """Why `url` cannot be announced as the server's public URL, or "" when it can."""
+    scheme, sep, rest = url.partition("://")
+    if scheme in ("http", "https") and sep and rest and not any(c.isspace() for c in url):
+        return ""
+    return f"{url!r} is not an http:// or https:// URL"
 
 
 def stream_key(prefix: str) -> str:
@@ -62,6 +94,14 @@ def stream_key(prefix: str) -> str:
 
 def snapshot_key(prefix: str) -> str:
     return f"{prefix}:snapshot"
+
+
+def relays_key(prefix: str) -> str:
+    return f"{prefix}:relays"
+
+
+def audience_key(prefix: str, relay_id: str) -> str:
+    return f"{prefix}:relay:{relay_id}"
 
 
 def connect(url: str) -> Redis:
@@ -86,10 +126,16 @@ class RedisPublisher:
         buffer: int = BUFFER,
         snapshot_every: int = SNAPSHOT_EVERY,
         history: History | None = None,
+        on_audience: Callable[[], None] | None = None,
     ) -> None:
+        """`on_audience` is called (at most every `BEAT_S`) while viewers watch on relays."""
         self.url = url
         self.hub = hub
         self.history = history
+        self.on_audience = on_audience
+        self.server_url = ""
+        """The server's public URL, announced to relays with each snapshot (set before start)."""
+        self.prefix = prefix
         self.stream = stream_key(prefix)
         self.snapshot = snapshot_key(prefix)
         self.maxlen = maxlen
@@ -110,6 +156,10 @@ class RedisPublisher:
         self.reconnects = 0
         self.last_error = ""
         self.status_sent: bytes | None = None
+        self.relays = 0
+        self.relay_viewers = 0
+        """Relays alive and their viewers, as last counted (0 while Redis is away: unheard)."""
+        self._counted_at = -BEAT_S
         self._wake = asyncio.Event()
         self._stopping = False
         self.task: asyncio.Task[None] | None = None
@@ -160,6 +210,7 @@ class RedisPublisher:
                     if status is not None and status != self.status_sent:
                         await client.hset(self.snapshot, "status", status)
                         self.status_sent = status
+                    await self._count_audience(client)
                     try:
                         await asyncio.wait_for(self._wake.wait(), 1.0)
                     except TimeoutError:
@@ -172,6 +223,7 @@ class RedisPublisher:
                 self.connected = False
                 self.need_snapshot = True
                 self.last_error = repr(exc)
+                self.relays = self.relay_viewers = 0
                 await asyncio.sleep(RETRY_S[min(failures, len(RETRY_S) - 1)])
                 failures += 1
             finally:
@@ -204,6 +256,8 @@ class RedisPublisher:
                     "epoch": self.epoch,
                     "frame": snap[1],
                 }
+                if self.server_url:
+                    fields["server"] = self.server_url
                 if self.history is not None:
                     points = list(self.history.points)[-HISTORY_KEEP:]
                     fields["history"] = orjson.dumps(points)
@@ -233,15 +287,44 @@ class RedisPublisher:
                 self.snapshots += 1
                 self.need_snapshot = False
 
+    async def _count_audience(self, client: Redis) -> None:
+        now = time.monotonic()
+        if now - self._counted_at < BEAT_S:
+            return
+        self._counted_at = now
+        ids: list[Any] = sorted(await client.smembers(relays_key(self.prefix)))
+        counts: list[Any] = (
+            await client.mget([audience_key(self.prefix, i.decode()) for i in ids]) if ids else []
+        )
+        gone = [i for i, count in zip(ids, counts, strict=True) if count is None]
+        if gone:
+            await client.srem(relays_key(self.prefix), *gone)
+        alive = [int(count) for count in counts if count is not None]
+        self.relays, self.relay_viewers = len(alive), sum(alive)
+        if self.relay_viewers and self.on_audience is not None:
+            self.on_audience()
+
     # Reporting.
 
     def health(self) -> dict[str, Any]:
+        """The `redis` section of `/healthz`; its `problem` (empty when all is well) makes
+        the server's `ok` false while Redis is away."""
+        problem = ""
+        if not self.connected:
+            why = self.last_error or "not reached yet"
+            problem = (
+                f"redis at {redacted(self.url)} unreachable ({why}): the world ticks on, "
+                f"relays get nothing new; {len(self.buffer)} deltas buffered"
+            )
         return {
-            "url": _redacted(self.url),
+            "problem": problem,
+            "url": redacted(self.url),
             "connected": self.connected,
             "published_seq": self.published_seq,
             "buffered": len(self.buffer),
             "dropped": self.dropped,
+            "relays": self.relays,
+            "relay_viewers": self.relay_viewers,
             "last_error": self.last_error if not self.connected else "",
         }
 
@@ -255,6 +338,11 @@ class RedisPublisher:
         )
         buffered.add_metric([], float(len(self.buffer)))
         yield buffered
+        relayed = GaugeMetricFamily(
+            "smallwood_redis_relay_viewers", "Viewers on relays, as they last reported."
+        )
+        relayed.add_metric([], float(self.relay_viewers))
+        yield relayed
         for name, help_, value in (
             ("smallwood_redis_published_total", "Deltas written to the stream.", self.published),
             ("smallwood_redis_dropped_total", "Deltas dropped (buffer full).", self.dropped),
@@ -266,7 +354,7 @@ class RedisPublisher:
             yield counter
 
 
-def _redacted(url: str) -> str:
+def redacted(url: str) -> str:
     """The URL without a password."""
     scheme, sep, rest = url.partition("://")
     if "@" in rest:

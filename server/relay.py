@@ -2,10 +2,12 @@
 
 A relay holds no state of its own worth keeping: it reads the snapshot the server keeps in
 Redis, follows the delta stream (see `server.redis_publish`), and serves `/ws` (snapshot, then
-deltas, `since` resume in the world's seq), `/api/snapshot`, `/healthz` and `/metrics`, and the
-web pages, as the server does. Its viewers get the server's very delta frames. Any number of
-relays may run anywhere; each reconnects to Redis by itself and resyncs from the snapshot
-after a gap, another epoch (the server restarted) or a Redis restart.
+deltas, `since` resume in the world's seq), `/api/snapshot`, `/api/history`, `/api/schema`,
+`/healthz` and `/metrics`, and the viewer and overlay pages, as the server does. Its viewers get
+the server's very delta frames. `/play` and `/ws/bot` are the server's: a relay redirects them
+to the URL the server announces. Any number of relays may run anywhere; each reconnects to
+Redis by itself, resyncs from the snapshot after a gap, another epoch (the server restarted)
+or a Redis restart, and reports its viewer count for the server's idle clock.
 """
 
 from __future__ import annotations
@@ -14,26 +16,40 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from clients.web import add_routes as add_pages
+from clients.web import ASSETS_DIR, PAGES, page_handler
 from shared import merge_patch
-from shared.protocol import CloseCode, ErrorCode
+from shared.protocol import CloseCode, protocol_schema
 
 from .history import History, history_point
-from .http import HEARTBEAT, WebSocketSink, finish_writer, page_query
+from .http import page_query
 from .hub import Hub
-from .limits import VIEWER_FRAME_BYTES, TokenBucket
+from .live.viewers import serve_viewer
 from .metrics import Metrics
-from .redis_publish import PREFIX, RETRY_S, connect, snapshot_key, stream_key
+from .redis_publish import (
+    AUDIENCE_TTL_MS,
+    BEAT_S,
+    PREFIX,
+    RETRY_S,
+    audience_key,
+    connect,
+    prefix_problem,
+    redacted,
+    relays_key,
+    snapshot_key,
+    stream_key,
+    url_problem,
+)
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -79,10 +95,19 @@ class RelayHub(Hub):
 class Relay:
     """Follows one world's stream in Redis into a `RelayHub`; `run()` is its task."""
 
-    def __init__(self, url: str, *, prefix: str = PREFIX) -> None:
+    def __init__(self, url: str, *, prefix: str = PREFIX, server_url: str = "") -> None:
+        """`server_url`: where `/play` and `/ws/bot` send people; "" takes the URL the
+        server announces in Redis."""
         self.url = url
+        self.fixed_server_url = server_url.rstrip("/")
+        self.server_url = self.fixed_server_url
         self.stream = stream_key(prefix)
         self.snapshot = snapshot_key(prefix)
+        self.id = secrets.token_hex(8)
+        self.relays = relays_key(prefix)
+        self.audience = audience_key(prefix, self.id)
+        """Where this relay tells the server how many viewers it has (every `BEAT_S`)."""
+        self._beat_at = -BEAT_S
         self.metrics = Metrics()
         self.hub = RelayHub(seq=-1, tick=0, world={}, metrics=self.metrics)
         self.history = History(HISTORY_POINTS)
@@ -131,13 +156,15 @@ class Relay:
         if not self.ready.is_set():
             await self._resync(client, after=-1)
         while True:
+            await self._beat(client)
             reply: Any = await client.xread(
                 {self.stream: f"{max(self.hub.seq, 0)}-0"}, BATCH, BLOCK_MS
             )
             if not reply:
-                got: list[Any] = await client.hmget(self.snapshot, ["epoch", "status"])
-                now_epoch, status = got
+                got: list[Any] = await client.hmget(self.snapshot, ["epoch", "status", "server"])
+                now_epoch, status, server = got
                 self._status(status)
+                self._server(server)
                 if now_epoch is not None and now_epoch != self.epoch:
                     await self._resync(client, after=-1)
                 continue
@@ -166,14 +193,23 @@ class Relay:
         if frame is not None and frame != self.hub.status:
             self.hub.announce(orjson.loads(frame))
 
+    def _server(self, announced: bytes | None) -> None:
+        """The server's URL as it announces it, unless `--server-url` fixed ours."""
+        if announced is not None and not self.fixed_server_url:
+            self.server_url = announced.decode()
+
     async def _resync(self, client: Redis, *, after: int) -> None:
         """Take the snapshot in Redis once it covers seq `after` (waits for the publisher)."""
         while True:
-            got: list[Any] = await client.hmget(self.snapshot, ["seq", "epoch", "frame", "history"])
+            got: list[Any] = await client.hmget(
+                self.snapshot, ["seq", "epoch", "frame", "history", "server"]
+            )
+            self._server(got[4])
             if None not in got[:3]:
                 seq, epoch, frame, points = int(got[0]), got[1], got[2], got[3]
                 if seq >= after or epoch != self.epoch:
                     break
+            await self._beat(client)
             await asyncio.sleep(0.05)
         if epoch == self.epoch and seq <= self.hub.seq:
             return  # what we hold is newer: carry on from it
@@ -189,6 +225,28 @@ class Relay:
         self.resyncs += 1
         self.ready.set()
         log.info("relay: snapshot at seq %d", seq)
+
+    async def _beat(self, client: Redis) -> None:
+        """Our viewer count, for the server's idle clock (see `server.redis_publish`)."""
+        now = time.monotonic()
+        if now - self._beat_at < BEAT_S:
+            return
+        self._beat_at = now
+        pipe = client.pipeline(transaction=False)
+        pipe.set(self.audience, len(self.hub.viewers), px=AUDIENCE_TTL_MS)
+        pipe.sadd(self.relays, self.id)
+        await pipe.execute()
+
+    async def leave(self) -> None:
+        """Take our viewer count out of Redis at once (on shutdown; best effort)."""
+        client = self._client
+        if client is None or not self.connected:
+            return
+        with contextlib.suppress(Exception):
+            pipe = client.pipeline(transaction=False)
+            pipe.delete(self.audience)
+            pipe.srem(self.relays, self.id)
+            await asyncio.wait_for(pipe.execute(), 1.0)
 
     async def top(self) -> int:
         """The stream's last seq, or -1 (Redis away)."""
@@ -223,57 +281,64 @@ class Relay:
 
 
 RELAY = web.AppKey("redis_relay", Relay)
+SCHEMA = web.AppKey("relay_schema", bytes)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def build_app(relay: Relay) -> web.Application:
     app = web.Application()
     app[RELAY] = relay
-    add_pages(app)
+    app[SCHEMA] = orjson.dumps(protocol_schema(), option=orjson.OPT_INDENT_2)
+    for route, page in PAGES.items():  # `/play` is the server's: see `to_server`
+        if route != "/play":
+            app.router.add_get(route, page_handler(page))
+    app.router.add_static("/assets/", ASSETS_DIR, append_version=False)
     app.router.add_get("/ws", viewer_socket)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_text)
     app.router.add_get("/api/snapshot", snapshot)
     app.router.add_get("/api/history", history_series)
+    app.router.add_get("/api/schema", schema)
+    # Players and bots act on the world's server itself; a relay only shows them the way.
+    app.router.add_get("/play", to_server("/play"))
+    app.router.add_get("/ws/bot", to_server("/ws/bot"))
     return app
+
+
+def to_server(path: str) -> Handler:
+    """A 307 to `path` on the world's server (its query kept; a browser keeps the fragment,
+    `#token=`, by itself), or a 503 until the server has announced its URL."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        base = request.app[RELAY].server_url
+        if not base:
+            return web.Response(
+                status=503,
+                body=orjson.dumps({"error": "the world's server has not announced its URL yet"}),
+                content_type="application/json",
+                headers={"Retry-After": "1"},
+            )
+        if path.startswith("/ws"):
+            base = "ws" + base[4:] if base.startswith("http") else base
+        query = f"?{request.query_string}" if request.query_string else ""
+        raise web.HTTPTemporaryRedirect(base + path + query)
+
+    return handler
+
+
+async def schema(request: web.Request) -> web.StreamResponse:
+    return web.Response(body=request.app[SCHEMA], content_type="application/json")
 
 
 async def viewer_socket(request: web.Request) -> web.StreamResponse:
     relay = request.app[RELAY]
-    since: int | None
-    try:
-        since = int(request.query["since"])
-    except (KeyError, ValueError):
-        since = None
-    ws = web.WebSocketResponse(compress=False, max_msg_size=VIEWER_FRAME_BYTES, heartbeat=HEARTBEAT)
-    await ws.prepare(request)
-    await relay.ready.wait()
-    hub = relay.hub
-    status = request.query.get("status") == "1"  # opt in to `status` frames
-    viewer = hub.attach(WebSocketSink(ws, request.transport), since, status=status)
-    writer = asyncio.create_task(viewer.run())
-    bucket = TokenBucket(5.0, 20.0)
-    try:
-        async for msg in ws:
-            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-                continue
-            if not bucket.take():
-                relay.metrics.closed.inc(reason="flood")
-                await ws.close(code=CloseCode.POLICY, message=b"flood: too many frames")
-                break
-            relay.metrics.refused.inc(code=ErrorCode.NOT_EXPECTED.value)
-            viewer.put(
-                orjson.dumps(
-                    {
-                        "type": "error",
-                        "code": ErrorCode.NOT_EXPECTED.value,
-                        "message": "viewers send nothing on /ws; bots connect to the server",
-                    }
-                )
-            )
-    finally:
-        hub.detach(viewer)
-        await finish_writer(writer)
-    return ws
+    return await serve_viewer(
+        request,
+        hub=relay.hub,
+        metrics=relay.metrics,
+        hint=f"bots connect to {relay.server_url or 'the world server'}/ws/bot",
+        ready=relay.ready,  # the first snapshot from Redis
+    )
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
@@ -292,6 +357,7 @@ async def healthz(request: web.Request) -> web.StreamResponse:
         "lag_ms": round(relay.last_lag_s * 1000, 3),
         "viewers": len(relay.hub.viewers),
         "resyncs": relay.resyncs,
+        "server": relay.server_url or None,
     }
     return web.Response(body=orjson.dumps(body), content_type="application/json")
 
@@ -329,30 +395,68 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redis", required=True, help="redis://HOST:PORT/DB of the world's server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--prefix", default=PREFIX, help="key prefix the server publishes under")
+    parser.add_argument(
+        "--server-url",
+        default="",
+        metavar="URL",
+        help="where /play and /ws/bot send players and bots (default: the URL the world's "
+        "server announces, its --public-url)",
+    )
+    parser.add_argument(
+        "--redis-prefix",
+        "--prefix",
+        dest="redis_prefix",
+        default=PREFIX,
+        metavar="PREFIX",
+        help=f"the world's key prefix in Redis, as given to its serve (default: {PREFIX})",
+    )
+
+
+class Running:
+    """A relay following Redis and serving on a port (`start`); `stop()` ends both."""
+
+    def __init__(self, relay: Relay, runner: web.AppRunner, task: asyncio.Task[None]) -> None:
+        self.relay = relay
+        self.runner = runner
+        self.task = task
+        self.port = next(a[1] for a in runner.addresses if isinstance(a, tuple))
+
+    async def stop(self) -> None:
+        self.relay.hub.close_all(CloseCode.GOING_AWAY, "relay shutting down")
+        await self.relay.leave()
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+        await self.runner.cleanup()
+
+
+async def start(relay: Relay, host: str, port: int) -> Running:
+    """Follow Redis and serve `relay` on `host`:`port` (0: any free port) in this loop;
+    OSError when it cannot listen there."""
+    runner = web.AppRunner(build_app(relay), shutdown_timeout=2.0, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError:
+        await runner.cleanup()
+        raise
+    return Running(relay, runner, asyncio.create_task(relay.run()))
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    relay = Relay(args.redis, prefix=args.prefix)
-    task = asyncio.create_task(relay.run())
-    runner = web.AppRunner(build_app(relay), shutdown_timeout=2.0, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, args.host, args.port)
-    await site.start()
-    port = args.port
-    if port == 0 and runner.addresses:
-        port = runner.addresses[0][1]
-    print(f"smallwood relay: http://{args.host}:{port}/ from {args.redis}", flush=True)
+    relay = Relay(args.redis, prefix=args.redis_prefix, server_url=args.server_url)
+    running = await start(relay, args.host, args.port)
+    print(
+        f"smallwood relay: http://{args.host}:{running.port}/ from {redacted(args.redis)}, "
+        f"keys {args.redis_prefix}:*",
+        flush=True,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    relay.hub.close_all(CloseCode.GOING_AWAY, "relay shutting down")
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await runner.cleanup()
+    await running.stop()
     return 0
 
 
@@ -361,6 +465,12 @@ def run(args: argparse.Namespace) -> int:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+    if problem := prefix_problem(args.redis_prefix):
+        print(f"smallwood relay: {problem}", file=sys.stderr)
+        return 2
+    if args.server_url and (problem := url_problem(args.server_url)):
+        print(f"smallwood relay: --server-url {problem}", file=sys.stderr)
+        return 2
     try:
         import redis  # noqa: F401, PLC0415
     except ImportError:

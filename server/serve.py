@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ from .history import History
 from .http import EXTRA_HEALTH, build_app
 from .hub import Hub, run_seq
 from .metrics import Metrics
-from .redis_publish import RedisPublisher
+from .redis_publish import PREFIX, RedisPublisher, prefix_problem, url_problem
 from .store import Store, StoreError, db_path
 
 log = logging.getLogger("smallwood.serve")
@@ -100,6 +101,11 @@ class ServeConfig:
     warmup_timeout: float = WARMUP_TIMEOUT_S
     redis: str | None = None
     """redis://HOST:PORT/DB: also publish the deltas there for relays (`server.redis_publish`)."""
+    redis_prefix: str = PREFIX
+    public_url: str | None = None
+    """The URL players and bots reach this server at, announced to relays (None: the
+    address it listens on; the host name when that is a wildcard)."""
+    """The keys' prefix in Redis: one per world when several share a Redis."""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ServeConfig:
@@ -121,6 +127,8 @@ class ServeConfig:
             thought=args.thought,
             cadence=args.cadence,
             redis=getattr(args, "redis", None),
+            redis_prefix=getattr(args, "redis_prefix", PREFIX),
+            public_url=getattr(args, "public_url", None),
         )
 
 
@@ -196,7 +204,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="apply --idle after this long with no viewer or bot (0: never; default: never "
+        help="apply --idle after this long with no viewer (here or on a relay) or bot (0: "
+        "never; default: never "
         f"for scripted minds, {MODEL_IDLE_AFTER:g} s when a model brain decides)",
     )
     parser.add_argument(
@@ -209,6 +218,21 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--redis",
         default=None,
         help="redis://HOST:PORT/DB: also publish every delta there for `smallwood relay`",
+    )
+    parser.add_argument(
+        "--redis-prefix",
+        default=PREFIX,
+        metavar="PREFIX",
+        help=f"prefix of this world's keys in Redis, so several worlds share one Redis; "
+        f"give its relays the same (default: {PREFIX})",
+    )
+    parser.add_argument(
+        "--public-url",
+        default=None,
+        metavar="URL",
+        help="where players and bots reach this server (e.g. https://wood.example.org), "
+        "announced to relays, whose /play and /ws/bot send them here (default: the address "
+        "it listens on)",
     )
 
 
@@ -254,6 +278,16 @@ class Server:
     @property
     def url(self) -> str:
         return f"http://{self.config.host}:{self.port}"
+
+    @property
+    def public_url(self) -> str:
+        """Where others reach this server by default: `url`, or the host name for a wildcard."""
+        host = self.config.host
+        if host in ("", "0.0.0.0", "::"):
+            host = socket.gethostname()
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     async def stop(self) -> None:
         """Finish and commit the tick in progress, say goodbye to every client, close."""
@@ -396,7 +430,14 @@ async def _start(
     )
     publisher = None
     if config.redis:
-        publisher = RedisPublisher(config.redis, hub, history=history)
+        # Viewers on relays are the world's audience too: they keep an idling world awake.
+        publisher = RedisPublisher(
+            config.redis,
+            hub,
+            prefix=config.redis_prefix,
+            history=history,
+            on_audience=clock.poke,
+        )
         app[EXTRA_HEALTH] = {"redis": publisher.health}
         metrics.registry.register(publisher)
     await runner.setup()
@@ -425,6 +466,7 @@ async def _start(
     server.port = _bound_port(runner, config.port)
     if publisher is not None:
         server.publisher = publisher
+        publisher.server_url = (config.public_url or server.public_url).rstrip("/")
         publisher.start()
     server.admin_source = admin_source
     server.task = asyncio.create_task(clock.run())
@@ -528,6 +570,10 @@ def _check(config: ServeConfig) -> str:
         return "--max-tokens must be at least 1"
     if config.redis and importlib.util.find_spec("redis") is None:
         return "--redis needs redis-py: pip install 'smallwood[relay]'"
+    if problem := prefix_problem(config.redis_prefix):
+        return problem
+    if config.public_url is not None and (problem := url_problem(config.public_url)):
+        return f"--public-url {problem}"
     return ""
 
 
@@ -544,7 +590,9 @@ def banner(server: Server) -> list[str]:
     ]
     lines += [f"  minds    {plan.line()}" for plan in server.plans]
     if server.publisher is not None:
-        lines.append(f"  relays   smallwood relay --redis {server.config.redis}")
+        prefix = server.config.redis_prefix
+        also = f" --redis-prefix {prefix}" if prefix != PREFIX else ""
+        lines.append(f"  relays   smallwood relay --redis {server.config.redis}{also}")
     idle = server.clock.config.idle_after
     if idle > 0:
         lines.append(f"  idle     {server.clock.config.idle} after {idle:g} s with nobody there")

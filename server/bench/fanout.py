@@ -37,7 +37,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from server.gcpace import GcPacer
-from server.http import DIRECT_WRITE_BYTES
+from server.live.viewers import DIRECT_WRITE_BYTES
 from server.outbox import text_frame
 from server.serve import ServeConfig
 
@@ -69,11 +69,11 @@ def run(viewers: int, ticks: int, period: float = 1.0) -> dict[str, Any]:
         )
         server = ServerProcess(config)
         try:
-            logs, window, load = _load(server.url, server.pid, viewers, ticks, period)
+            [logs], window, load = load_viewers([server.url], [server.pid], viewers, ticks, period)
         finally:
             record = server.stop()
     real = judge(logs, window, record.published)
-    real.update(load)
+    real.update(connect_s=load["connect_s"], **load["cpu"][0])
     overhead = [record.overhead_ms[s] for s in window.seqs() if s in record.overhead_ms]
     real["tick_overhead_ms"] = summary(overhead, 3)
     real["tick_overhead_ms"]["mean"] = round(statistics.fmean(overhead), 3) if overhead else None
@@ -86,15 +86,15 @@ def run(viewers: int, ticks: int, period: float = 1.0) -> dict[str, Any]:
     bare_child = Child(_bare_main, sizes, period, name="smallwood-bench-bare")
     try:
         port = bare_child.recv(30)
-        logs, window, load = _load(
-            f"http://127.0.0.1:{port}", bare_child.pid, viewers, ticks, period
+        [logs], window, load = load_viewers(
+            [f"http://127.0.0.1:{port}"], [bare_child.pid], viewers, ticks, period
         )
     finally:
         bare_child.send("stop")
         published: dict[int, float] = bare_child.recv(30)
         bare_child.join()
     bare = judge(logs, window, published)
-    bare.update(load)
+    bare.update(connect_s=load["connect_s"], **load["cpu"][0])
     p99, bare_p99 = real["lag_ms"]["p99"], bare["lag_ms"]["p99"]
     ratio = round(p99 / bare_p99, 3) if p99 is not None and bare_p99 else None
     return {
@@ -110,56 +110,100 @@ def run(viewers: int, ticks: int, period: float = 1.0) -> dict[str, Any]:
     }
 
 
-def _load(
-    http_url: str, pid: int, viewers: int, ticks: int, period: float
-) -> tuple[list[ViewerLog], Window, dict[str, Any]]:
-    """Run the load process against one server; its logs, the window and the CPU figures."""
-    url = http_url.replace("http://", "ws://", 1) + "/ws"
-    load = Child(_load_main, url, viewers, ticks, period, name="smallwood-bench-viewers")
+def load_viewers(
+    urls: list[str],
+    pids: list[int],
+    viewers: int,
+    ticks: int,
+    period: float,
+    *,
+    processes: int = 1,
+) -> tuple[list[list[ViewerLog]], Window, dict[str, Any]]:
+    """Run load processes: `viewers` spread evenly over the servers at `urls` (http), the
+    URLs dealt over `processes` load processes (one per URL: each fan-out faces its own, as a
+    server's viewers would not share one machine). The logs per URL, the one window every
+    viewer is judged on, and the CPU each of `pids` used over the window."""
+    sockets = [url.replace("http://", "ws://", 1) + "/ws" for url in urls]
+    counts = shares(viewers, len(urls))
+    mine = [list(range(len(urls)))[k::processes] for k in range(processes)]
+    loads = [
+        Child(
+            _load_main,
+            [sockets[i] for i in picked],
+            [counts[i] for i in picked],
+            period,
+            name="smallwood-bench-viewers",
+        )
+        for picked in mine
+    ]
+    groups: list[list[ViewerLog]] = [[] for _ in urls]
     try:
-        _, first, last, connect_s = load.recv(60 + viewers / 20)
-        cpu0, wall0 = cpu_seconds(pid), time.monotonic()
-        _, logs = load.recv((last - first + 3) * period + 60)
-        cpu1, wall1 = cpu_seconds(pid), time.monotonic()
+        connected = [load.recv(60 + viewers / 20) for load in loads]
+        connect_s = max(c[2] for c in connected)
+        # The delta after the newest may be on its way to some viewers already: start after it.
+        newest = max(c[1] for c in connected)
+        window = Window(newest + 2, newest + 1 + ticks)
+        for load in loads:
+            load.send((window.first, window.last))
+        cpu0, wall0 = [cpu_seconds(pid) for pid in pids], time.monotonic()
+        for load, picked in zip(loads, mine, strict=True):
+            _, got = load.recv((ticks + 3) * period + 60)
+            for i, logs in zip(picked, got, strict=True):
+                groups[i] = logs
+        cpu1, wall1 = [cpu_seconds(pid) for pid in pids], time.monotonic()
     finally:
-        load.join(40)
-    wall = wall1 - wall0
-    return (
-        logs,
-        Window(first, last),
+        for load in loads:
+            load.join(40)
+    wall, n = wall1 - wall0, ticks
+    cpu = [
         {
-            "connect_s": round(connect_s, 2),
-            "cpu_s": round(cpu1 - cpu0, 3),
-            "cpu_share": round((cpu1 - cpu0) / wall, 3) if wall > 0 else None,
-            "cpu_ms_per_tick": round((cpu1 - cpu0) * 1000 / (last - first + 1), 2),
-        },
+            "cpu_s": round(b - a, 3),
+            "cpu_share": round((b - a) / wall, 3) if wall > 0 else None,
+            "cpu_ms_per_tick": round((b - a) * 1000 / n, 2),
+        }
+        for a, b in zip(cpu0, cpu1, strict=True)
+    ]
+    return (
+        groups,
+        window,
+        {"connect_s": round(connect_s, 2), "window_s": round(wall, 2), "cpu": cpu},
     )
 
 
-def _load_main(conn: Connection, url: str, viewers: int, ticks: int, period: float) -> None:
-    raise_fd_limit(viewers)
-    asyncio.run(_load_async(conn, url, viewers, ticks, period))
+def shares(viewers: int, places: int) -> list[int]:
+    """`viewers` spread as evenly as they go over `places` (the first ones take the rest)."""
+    return [viewers // places + (1 if i < viewers % places else 0) for i in range(places)]
 
 
-async def _load_async(conn: Connection, url: str, viewers: int, ticks: int, period: float) -> None:
+def _load_main(conn: Connection, urls: list[str], counts: list[int], period: float) -> None:
+    raise_fd_limit(sum(counts))
+    asyncio.run(_load_async(conn, urls, counts, period))
+
+
+async def _load_async(conn: Connection, urls: list[str], counts: list[int], period: float) -> None:
     began = time.monotonic()
-    logs, tasks = await open_viewers(url, viewers)
+    groups: list[list[ViewerLog]] = []
+    tasks: list[asyncio.Task[None]] = []
+    for url, count in zip(urls, counts, strict=True):
+        logs, started = await open_viewers(url, count)
+        groups.append(logs)
+        tasks += started
     connect_s = time.monotonic() - began
+    every = [log for logs in groups for log in logs]
+    conn.send(("connected", newest_seq(every), connect_s))
+    first, last = await asyncio.to_thread(conn.recv)
+    window = Window(first, last)
     # The load is the instrument: its own full garbage collections (thousands of client
     # connections) would show up as lag. None during the window, which is bounded.
     gc.collect()
     gc.freeze()
     gc.disable()
-    newest = newest_seq(logs)
-    # The delta after `newest` may be on its way to some viewers already: start after it.
-    window = Window(newest + 2, newest + 1 + ticks)
-    conn.send(("window", window.first, window.last, connect_s))
-    await await_window(logs, window, period)
+    await await_window(every, window, period)
     gc.enable()
-    for log in logs:
+    for log in every:
         log.deltas = {s: log.deltas[s] for s in window.seqs() if s in log.deltas}
         log.sizes = {s: log.sizes[s] for s in window.seqs() if s in log.sizes}
-    conn.send(("done", logs))
+    conn.send(("done", groups))
     await close_viewers(tasks)
 
 

@@ -1,25 +1,33 @@
 """`smallwood bench fanout --relays N`: viewers through relays on Redis instead of the server.
 
 Processes: a throwaway `redis-server` on a free loopback port (no persistence), the
-instrumented server (`live.ServerProcess`) with `--redis`, N `smallwood relay` processes, and
-one load process holding V `websockets` viewers spread evenly over the relays. The window and
-the judging are `bench fanout`'s: a delta of the window a viewer never got is missed; lag is
-receipt time in the load process minus the time the server handed that delta to its hub (so
-it is end to end: hub -> publisher -> Redis -> relay -> viewer), all on this machine's clock.
+instrumented server (`live.ServerProcess`) with `--redis`, N relays (each `server.relay` in a
+child process, instrumented as the server is: the wall time it took in each delta), and
+`bench fanout`'s load process holding V `websockets` viewers spread evenly over the relays.
+The window and the judging are `bench fanout`'s: a delta of the window a viewer never got is
+missed. Two lags, all on this machine's clock:
+
+- end to end: receipt in the load process minus the time the server handed that delta to
+  its hub (hub -> publisher -> Redis -> relay -> viewer);
+- relay to viewer: receipt minus the time the viewer's relay took that delta from Redis (the
+  relay's own fan-out, what a relay adds past Redis).
 
 Server CPU per tick is measured twice in the same run, with no viewer anywhere and then with
 the V viewers on relays, to show it does not grow with them.
+
+`--compare` also measures, in the same run and before the relays' viewers connect, the server's
+direct fan-out to as many viewers as one relay holds (equal viewers per process), and reports
+the ratio of the relay-to-viewer p99 to the direct p99 (the target: at most 1.25). Then each
+relay's viewers are held by a load process of their own, as the direct viewers are, so that
+each fan-out faces the same receiving side.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from multiprocessing.connection import Connection
@@ -28,22 +36,10 @@ from typing import Any
 
 from server.serve import ServeConfig
 
-from .live import (
-    Child,
-    ServerProcess,
-    ViewerLog,
-    Window,
-    await_window,
-    close_viewers,
-    cpu_seconds,
-    judge,
-    newest_seq,
-    open_viewers,
-    raise_fd_limit,
-)
+from .fanout import ADMIN, TARGET_RATIO, load_viewers, shares
+from .live import Child, ServerProcess, ViewerLog, Window, cpu_seconds, judge, summary
 
-ADMIN = "bench-admin-token"
-ROOT = Path(__file__).resolve().parents[2]
+RELAY_START_S = 60.0
 
 
 def _free_port() -> int:
@@ -64,148 +60,197 @@ def _wait_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on port {port}")
 
 
-def run(relays: int, viewers: int, ticks: int, period: float = 1.0) -> dict[str, Any]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError(
-            "bench fanout --relays needs redis-server (apt-get install redis-server)"
-        )
-    raise_fd_limit(viewers)
-    redis_port = _free_port()
-    url = f"redis://127.0.0.1:{redis_port}/0"
-    procs: list[subprocess.Popen[bytes]] = []
-    with tempfile.TemporaryDirectory(prefix="smallwood-relays-") as tmp:
-        procs.append(
-            subprocess.Popen(
-                [binary, "--port", str(redis_port), "--save", "", "--appendonly", "no"],
-                stdout=subprocess.DEVNULL,
+class RedisProcess:
+    """A throwaway `redis-server` on a free loopback port, without persistence."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError(
+                "bench fanout --relays needs redis-server (apt-get install redis-server)"
             )
+        port = _free_port()
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
         )
-        _wait_port(redis_port)
-        config = ServeConfig(
-            data_dir=Path(tmp) / "data",
-            port=0,
-            tick=period,
-            seed=1,
-            admin_token=ADMIN,
-            redis=url,
-        )
-        server = ServerProcess(config)
-        relay_urls: list[str] = []
+        _wait_port(port)
+
+    def stop(self) -> None:
+        self.proc.terminate()
         try:
-            env = {**os.environ, "PYTHONPATH": str(ROOT)}
-            for _ in range(relays):
-                port = _free_port()
-                procs.append(
-                    subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-m",
-                            "server",
-                            "relay",
-                            "--redis",
-                            url,
-                            "--port",
-                            str(port),
-                        ],
-                        env=env,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )
-                )
-                _wait_port(port)
-                relay_urls.append(f"ws://127.0.0.1:{port}/ws")
-            # Server CPU with nobody watching, over as many ticks as the window.
-            cpu0 = cpu_seconds(server.pid)
-            time.sleep(ticks * period)
-            idle_cpu_ms = (cpu_seconds(server.pid) - cpu0) * 1000 / ticks
-            load = Child(
-                _load_main, relay_urls, viewers, ticks, period, name="smallwood-bench-relay"
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class RelayProcess:
+    """`server.relay` in a child process, recording when it took in each delta."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.child = Child(_relay_main, redis_url, name="smallwood-bench-relay")
+        self.port: int = self.child.recv(RELAY_START_S)
+
+    @property
+    def pid(self) -> int:
+        return self.child.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> dict[int, float]:
+        """Stop it; seq -> the wall time the relay took that delta from Redis."""
+        self.child.send("stop")
+        fed: dict[int, float] = self.child.recv(30)
+        self.child.join()
+        return fed
+
+
+def _relay_main(conn: Connection, redis_url: str) -> None:
+    asyncio.run(_relay_async(conn, redis_url))
+
+
+async def _relay_async(conn: Connection, redis_url: str) -> None:
+    from server import relay as relay_mod  # noqa: PLC0415 - the child imports the relay itself
+
+    relay = relay_mod.Relay(redis_url)
+    fed: dict[int, float] = {}
+    feed = relay.hub.feed
+
+    def timed_feed(seq: int, tick: int, frame: bytes, patch: dict[str, Any]) -> None:
+        fed[seq] = time.time()
+        feed(seq, tick, frame, patch)
+
+    setattr(relay.hub, "feed", timed_feed)  # noqa: B010 - shadow the bound method
+    running = await relay_mod.start(relay, "127.0.0.1", 0)
+    await asyncio.wait_for(relay.ready.wait(), RELAY_START_S)
+    conn.send(running.port)
+    await asyncio.to_thread(conn.recv)
+    await running.stop()
+    conn.send(fed)
+
+
+def run(
+    relays: int, viewers: int, ticks: int, period: float = 1.0, *, compare: bool = False
+) -> dict[str, Any]:
+    redis = RedisProcess()
+    started: list[RelayProcess] = []
+    direct: tuple[list[ViewerLog], Window, dict[str, Any]] | None = None
+    per_relay = max(shares(viewers, relays))
+    fed: list[dict[int, float]] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="smallwood-relays-") as tmp:
+            config = ServeConfig(
+                data_dir=Path(tmp) / "data",
+                port=0,
+                tick=period,
+                seed=1,
+                admin_token=ADMIN,
+                redis=redis.url,
             )
+            server = ServerProcess(config)
             try:
-                _, first, last, connect_s = load.recv(60 + viewers / 20)
-                cpu0, wall0 = cpu_seconds(server.pid), time.monotonic()
-                relay_cpu0 = [cpu_seconds(p.pid) for p in procs[1:]]
-                _, logs = load.recv((last - first + 3) * period + 60)
-                cpu1, wall1 = cpu_seconds(server.pid), time.monotonic()
-                relay_cpu1 = [cpu_seconds(p.pid) for p in procs[1:]]
+                started += [RelayProcess(redis.url) for _ in range(relays)]
+                # Server CPU with nobody watching, over as many ticks as the window.
+                cpu0 = cpu_seconds(server.pid)
+                time.sleep(ticks * period)
+                idle_cpu_ms = (cpu_seconds(server.pid) - cpu0) * 1000 / ticks
+                if compare:  # the server's own fan-out to as many viewers as one relay holds
+                    [logs], window, load = load_viewers(
+                        [server.url], [server.pid], per_relay, ticks, period
+                    )
+                    direct = (logs, window, load)
+                groups, window, load = load_viewers(
+                    [r.url for r in started],
+                    [server.pid] + [r.pid for r in started],
+                    viewers,
+                    ticks,
+                    period,
+                    processes=relays if compare else 1,
+                )
             finally:
-                load.join(40)
-        finally:
-            record = server.stop()
-            for proc in reversed(procs):
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-    window = Window(first, last)
-    n = last - first + 1
-    figures = judge(logs, window, record.published)
+                fed = [r.stop() for r in started]
+                record = server.stop()
+    finally:
+        redis.stop()
+    every = [log for logs in groups for log in logs]
+    figures = judge(every, window, record.published)
+    hop = [
+        (log.deltas[seq] - stamps[seq]) * 1000
+        for logs, stamps in zip(groups, fed, strict=True)
+        for log in logs
+        for seq in window.seqs()
+        if seq in log.deltas and seq in stamps
+    ]
+    server_cpu, *relay_cpu = load["cpu"]
     figures.update(
         {
             "relays": relays,
             "viewers": viewers,
             "ticks": ticks,
             "tick_s": period,
-            "connect_s": round(connect_s, 2),
+            "connect_s": load["connect_s"],
+            "relay_lag_ms": summary(hop),
             "server_cpu_ms_per_tick_no_viewers": round(idle_cpu_ms, 2),
-            "server_cpu_ms_per_tick_with_viewers": round((cpu1 - cpu0) * 1000 / n, 2),
-            "relay_cpu_ms_per_tick": [
-                round((b - a) * 1000 / n, 2) for a, b in zip(relay_cpu0, relay_cpu1, strict=True)
-            ],
-            "window_s": round(wall1 - wall0, 2),
+            "server_cpu_ms_per_tick_with_viewers": server_cpu["cpu_ms_per_tick"],
+            "relay_cpu_ms_per_tick": [c["cpu_ms_per_tick"] for c in relay_cpu],
+            "window_s": load["window_s"],
             "server_dropped": record.dropped,
             "server_errors": record.errors,
         }
     )
+    figures["ok"] = figures["missed"] == 0
+    if direct is not None:
+        logs, direct_window, direct_load = direct
+        mine = judge(logs, direct_window, record.published)
+        mine.update(connect_s=direct_load["connect_s"], **direct_load["cpu"][0])
+        mine.pop("lag_p99_ms_by_tick")
+        p99, direct_p99 = figures["relay_lag_ms"]["p99"], mine["lag_ms"]["p99"]
+        ratio = round(p99 / direct_p99, 3) if p99 is not None and direct_p99 else None
+        figures["direct"] = {"viewers": per_relay, **mine}
+        figures["p99_ratio"] = ratio
+        figures["target_ratio"] = TARGET_RATIO
+        figures["ok"] = (
+            figures["ok"] and mine["missed"] == 0 and ratio is not None and ratio <= TARGET_RATIO
+        )
     return figures
 
 
-def _load_main(conn: Connection, urls: list[str], viewers: int, ticks: int, period: float) -> None:
-    raise_fd_limit(viewers)
-    asyncio.run(_load_async(conn, urls, viewers, ticks, period))
-
-
-async def _load_async(
-    conn: Connection, urls: list[str], viewers: int, ticks: int, period: float
-) -> None:
-    began = time.monotonic()
-    logs: list[ViewerLog] = []
-    tasks: list[asyncio.Task[None]] = []
-    for i, url in enumerate(urls):
-        share = viewers // len(urls) + (1 if i < viewers % len(urls) else 0)
-        got, started = await open_viewers(url, share)
-        logs += got
-        tasks += started
-    connect_s = time.monotonic() - began
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    newest = newest_seq(logs)
-    window = Window(newest + 2, newest + 1 + ticks)
-    conn.send(("window", window.first, window.last, connect_s))
-    await await_window(logs, window, period)
-    gc.enable()
-    for log in logs:
-        log.deltas = {s: log.deltas[s] for s in window.seqs() if s in log.deltas}
-        log.sizes = {}
-    conn.send(("done", logs))
-    await close_viewers(tasks)
-
-
 def render(figures: dict[str, Any]) -> str:
-    lag = figures["lag_ms"]
-    return "\n".join(
-        [
-            f"{figures['viewers']} viewers over {figures['relays']} relays, "
-            f"{figures['ticks']} ticks of {figures['tick_s']} s",
-            f"  missed {figures['missed']} of {figures['expected']}, "
-            f"resyncs {figures['resyncs']}, closed early {figures['closed_early']}",
-            f"  lag hub -> viewer (ms): p50 {lag.get('p50')} p99 {lag.get('p99')} "
-            f"max {lag.get('max')}",
-            f"  server CPU ms/tick: {figures['server_cpu_ms_per_tick_no_viewers']} with nobody, "
-            f"{figures['server_cpu_ms_per_tick_with_viewers']} with the viewers on relays",
-            f"  relay CPU ms/tick: {figures['relay_cpu_ms_per_tick']}",
+    lag, hop = figures["lag_ms"], figures["relay_lag_ms"]
+    lines = [
+        f"{figures['viewers']} viewers over {figures['relays']} relays, "
+        f"{figures['ticks']} ticks of {figures['tick_s']} s",
+        f"  missed {figures['missed']} of {figures['expected']}, "
+        f"resyncs {figures['resyncs']}, closed early {figures['closed_early']}",
+        f"  lag hub -> viewer, end to end (ms): p50 {lag['p50']} p99 {lag['p99']} max {lag['max']}",
+        f"  lag relay -> viewer (ms): p50 {hop['p50']} p99 {hop['p99']} max {hop['max']}",
+        f"  server CPU ms/tick: {figures['server_cpu_ms_per_tick_no_viewers']} with nobody, "
+        f"{figures['server_cpu_ms_per_tick_with_viewers']} with the viewers on relays",
+        f"  relay CPU ms/tick: {figures['relay_cpu_ms_per_tick']}",
+    ]
+    direct = figures.get("direct")
+    if direct is not None:
+        d = direct["lag_ms"]
+        lines += [
+            f"direct: {direct['viewers']} viewers on the server itself, same run: missed "
+            f"{direct['missed']} of {direct['expected']}, lag p50 {d['p50']} p99 {d['p99']} "
+            f"max {d['max']} ms, server CPU {direct['cpu_ms_per_tick']} ms/tick",
+            f"p99 ratio relay -> viewer / direct: {figures['p99_ratio']} "
+            f"(target <= {figures['target_ratio']})",
         ]
-    )
+    lines.append("ok" if figures["ok"] else "NOT OK")
+    return "\n".join(lines)
