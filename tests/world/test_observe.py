@@ -154,3 +154,29 @@ def test_another_creatures_private_state_never_shows(
         for name, value in secret.items():
             setattr(c, name, dict(value) if isinstance(value, dict) else value)
     assert observe(changed, who) == mine
+
+
+def test_every_field_holds_what_its_name_says(default_scenario: Scenario) -> None:
+    """The observation is built positionally (for speed): each field, named, against the state."""
+    state = new_world(default_scenario, 2)
+    state.creatures["bram"].mood = 0.61234
+    for _ in range(30):
+        state, _ = step(state, {})
+    c = state.creatures["bram"]
+    obs = observe(state, "bram")
+    named = {f.name: getattr(obs, f.name) for f in dataclasses.fields(obs)}
+    assert named["tick"] == state.tick + 1
+    assert named["ticks_per_season"] == default_scenario.rules.ticks_per_season
+    assert (named["creature"], named["name"], named["species"]) == (c.id, c.name, c.species)
+    assert (named["produces"], named["personality"]) == (c.produces, c.personality)
+    assert named["pebbles"] == c.purse / 100 and named["stores"] == c.stores
+    assert named["mood"] == round(c.mood, 3)
+    assert (named["fed"], named["warm"], named["exiled"]) == (c.fed, c.warm, c.exiled)
+    assert named["fuel_good"] == "firewood" and named["never_buy"] == (c.produces,)
+    assert named["prices"] == {g: round(p, 2) for g, p in state.ref_prices.items()}
+    assert named["spoilage"] == {g: s.spoil for g, s in default_scenario.goods.items()}
+    assert named["last_prices"] == {g: p / 100 for g, p in state.last_prices.items()}
+    assert all(isinstance(t, tuple) for t in (named["trades"], named["gossip"], named["legends"]))
+    assert isinstance(named["short_of"], dict) and isinstance(named["season"], str)
+    assert isinstance(named["day"], int) and isinstance(named["year"], int)
+    assert isinstance(named["ticks_to_winter"], int) and isinstance(named["fuel_per_tick"], float)
