@@ -18,31 +18,30 @@ from clients.bot import BotRunner
 from clients.bot_cli import BotLoadError, add_arguments, join_message
 from server.minds.brain import DecisionResult
 from server.minds.cadence import THINKING, Adaptive, TurnPace
-from server.serve import Server, start
+from server.serve import Server
 from shared.decision import Decision
 from shared.protocol import SERVER, Accepted, Join, Joined, Turn
 
-from .conftest import bot, config, connect, recv, recv_until, send, ws_url
+from .conftest import (
+    NEWT,
+    bot,
+    connect,
+    is_turn,
+    not_turn,
+    recv,
+    recv_until,
+    send,
+    serving,
+    ws_url,
+)
 
-NEWT = {"name": "Newt", "species": "newt", "produces": "berries"}
 PERIOD = 0.1
 
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    running = await start(config(tmp_path / "data", tick=PERIOD, decision_share=0.6))
-    try:
+    async with serving(tmp_path / "data", tick=PERIOD, decision_share=0.6) as running:
         yield running
-    finally:
-        await running.stop()
-
-
-def is_turn(m: dict[str, Any]) -> bool:
-    return bool(m["type"] == "turn")
-
-
-def not_turn(m: dict[str, Any]) -> bool:
-    return not is_turn(m)
 
 
 async def joined_paced(server: Server, **asked: Any) -> tuple[ClientConnection, dict[str, Any]]:
