@@ -8,9 +8,8 @@ invalid or not the bot's to send is refused with a typed `error`; a creature wit
 accepted act does nothing that tick. Nothing a bot sends can reach the world any other way.
 A bot's `leave` takes its own creature out of the Wood for good.
 A bot that joins with a `cadence` decides every few ticks, on the model brains' rule
-(`server.minds.cadence.TurnPace`): one turn every k ticks, its act applied at the first tick
-whose deadline it beats, the creature holding in between, a late act kept for the next due
-tick.
+(`server.minds.cadence.TurnPace`): one turn every k ticks, its act applied on the next tick
+to decide, the creature holding in between, a late act kept for the next due tick.
 A creature whose bot is gone keeps trading through the fallback brain (or idles, without
 one) until a bot joins with its token again.
 """

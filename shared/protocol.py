@@ -163,7 +163,8 @@ class Join(_In):
     cadence: Annotated[int, Field(ge=1, le=MAX_CADENCE)] | Literal["auto"] | None = None
     """Decide every this many ticks, as model brains do (`server.minds.cadence`): one turn
     every `cadence` ticks, each due by the decision deadline of its tick + cadence - 1, an act
-    applied at the first tick it beats, a late act kept for the next due tick. `auto`: the
+    applied on the next tick to decide (`accepted.lands`), a late act kept for the next due
+    tick. `auto`: the
     server chooses from the bot's answer times, from 1 up. Absent: a turn every tick, and a
     late act is refused."""
     between: Literal["hold", "standing"] | None = None

@@ -24,9 +24,9 @@ its batches. Headless runs keep k fixed: their world must not depend on the engi
 An explicit k whose budget is shorter than a warm batch is refused: it could never decide.
 
 Bots that ask for a cadence in their join follow the same rule, one creature at a time
-(`TurnPace`): a turn every k ticks, due by the deadline of its tick + k - 1, applied at the
-first tick it beats, the creature holding in between; an act that misses its due tick is
-kept for the next one instead of dropped.
+(`TurnPace`): a turn every k ticks, due by the deadline of its tick + k - 1, applied on the
+next tick to decide once it comes, the creature holding in between; an act that misses its
+due tick is kept for the next one instead of dropped.
 """
 
 from __future__ import annotations
@@ -264,7 +264,8 @@ class TurnPace:
     each tick whether a turn starts, and tells it when the tick's decision window closes.
 
     The turn of tick T is due by the decision deadline of tick `due` = T + k - 1; its act
-    is applied at the first tick whose deadline it beats, and the window's other ticks hold
+    is applied at the first tick that closes after it came (`close`; the relay waits for it
+    only on `due`, so ticks before it never wait on a bot), and the window's other ticks hold
     (a `thinking` no-op, or the last act's offers again when `between` is `standing`). The
     next turn comes the tick after `due`: at most one act every k ticks. An act that misses
     `due` is not dropped: the window runs on to the next due tick (`due + k`), once; past

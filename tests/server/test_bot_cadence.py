@@ -1,5 +1,5 @@
-"""Bots that ask for a cadence, over real sockets: one turn every k ticks, acts landing at the
-first tick they beat, the creature holding in between, late acts kept for the next due tick."""
+"""Bots that ask for a cadence, over real sockets: one turn every k ticks, acts landing on the
+next tick to decide, the creature holding in between, late acts kept for the next due tick."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ async def test_a_bot_with_a_cadence_gets_a_turn_every_k_ticks_and_holds_between(
         assert isinstance(SERVER.validate_python(turn), Turn)
         assert turn["due"] == turn["tick"] + 2
         # The deadline reaches to the due tick's: two whole ticks and the last one's share.
-        assert 2 * PERIOD * 1000 < turn["deadline_ms"] <= (2 + 0.6) * PERIOD * 1000
+        assert 2 * PERIOD * 1000 <= turn["deadline_ms"] <= (2 + 0.6) * PERIOD * 1000
         turns.append(turn)
         await send(ws, {"type": "act", "tick": turn["tick"], "gossip": f"turn {n}"})
         ack = await recv_until(ws, not_turn)
