@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from websockets.asyncio.client import ClientConnection
 
 from clients.bot import BotRunner
@@ -344,3 +346,42 @@ def test_the_bot_command_asks_for_a_cadence() -> None:
     assert join_message(parser.parse_args(["x.py:Bot", "--cadence", "auto"])).cadence == "auto"
     with pytest.raises(BotLoadError, match="--cadence: a whole number of ticks"):
         join_message(parser.parse_args(["x.py:Bot", "--cadence", "0"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cadence=st.integers(1, 6),
+    answers=st.lists(st.one_of(st.none(), st.integers(0, 14)), min_size=1, max_size=12),
+)
+def test_a_pace_lands_every_answer_in_its_window_and_spaces_its_turns(
+    cadence: int, answers: list[int | None]
+) -> None:
+    """Turn n's answer comes `answers[n]` ticks after it starts (None: never)."""
+    pace = TurnPace(cadence)
+    starts: list[int] = []
+    landed: dict[int, int] = {}
+    tick = 0
+    while len(starts) <= len(answers) and tick < 40 * cadence:
+        tick += 1
+        if pace.opens(tick):
+            pace.start(tick, now=0.0)
+            starts.append(tick)
+        n = len(starts) - 1
+        after = answers[n] if 0 <= n < len(answers) else None
+        if pace.waiting and after is not None and tick == starts[-1] + after:
+            pace.arrived(landed_result(n))
+        result = pace.close(tick, "bot")
+        if result.status == "ok":
+            landed[int(result.decision.gossip)] = tick
+    for a, b in itertools.pairwise(starts):
+        assert b - a >= cadence  # at most one turn every k ticks
+    for n, start in enumerate(starts[: len(answers)]):
+        after = answers[n]
+        if after is not None and after <= 2 * cadence - 1:
+            assert landed[n] == start + after  # on the tick it came, never dropped
+        else:
+            assert n not in landed  # never came, or past the window run on once
+
+
+def landed_result(n: int) -> DecisionResult:
+    return DecisionResult(Decision(gossip=str(n)), "ok", "bot")
