@@ -21,6 +21,8 @@ What a caller may rely on:
   The runner sends exactly one `act` per turn, for that turn's tick, before the deadline.
 - A bot still thinking at the deadline is told so: its `on_late(turn)` is called if it has one
   (else a warning is logged), and its answer, when it comes, is dropped. The tick is a no-op.
+  A bot that joined with a `cadence` (`Join(cadence=3)`, or `"auto"`) is the exception: the
+  server keeps a late act for its next due tick, so the runner sends the answer when it comes.
 - Errors the server sends are logged (and passed to the bot's `on_error(error)` if it has one).
 - The runner reconnects with exponential backoff after a drop or a server restart and joins
   again with the same token; it stops for good on a refused token, when another connection
@@ -205,7 +207,9 @@ class BotRunner:
         if joined.token != self.join.token:
             # A new creature: keep its token so a reconnect takes the same one back.
             log.info("the server gave creature %s the token %s", joined.creature, joined.token)
-            self.join = Join(token=joined.token)
+            self.join = Join(
+                token=joined.token, cadence=self.join.cadence, between=self.join.between
+            )
         log.info(
             "joined as %s at tick %d%s",
             joined.creature,
@@ -254,6 +258,12 @@ class BotRunner:
         self, ws: ClientConnection, turn: Turn, thinking: asyncio.Task[ActResult], budget: float
     ) -> None:
         done, _ = await asyncio.wait({thinking}, timeout=max(0.0, budget))
+        if not done and turn.due is not None:
+            # A paced turn: the server keeps a late act for the next due tick.
+            self.stats.late += 1
+            log.info("tick %d: still thinking at the deadline; sending when done", turn.tick)
+            self._hook("on_late", turn)
+            done, _ = await asyncio.wait({thinking})
         if not done:
             self.stats.late += 1
             log.warning("tick %d: still thinking at the deadline; this tick is a no-op", turn.tick)

@@ -49,6 +49,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--species", help="the new creature's species")
     parser.add_argument("--produces", help="the good the new creature produces")
     parser.add_argument(
+        "--cadence",
+        metavar="TICKS|auto",
+        help="decide every TICKS ticks (or auto: the server follows the bot's pace); "
+        "late answers are then kept for the next due tick (default: every tick)",
+    )
+    parser.add_argument(
+        "--between",
+        choices=("hold", "standing"),
+        help="with --cadence: hold (do nothing) or standing (repeat the last offers) on the "
+        "ticks an answer does not land (default: hold)",
+    )
+    parser.add_argument(
         "--margin",
         type=float,
         default=0.05,
@@ -93,7 +105,15 @@ def load_bot(spec: str) -> Bot:
 def join_message(args: argparse.Namespace) -> Join:
     """The `join` frame from the flags; BotLoadError naming the flag when one is invalid."""
     try:
-        return Join(token=args.token, name=args.name, species=args.species, produces=args.produces)
+        cadence = getattr(args, "cadence", None)
+        return Join(
+            token=args.token,
+            name=args.name,
+            species=args.species,
+            produces=args.produces,
+            cadence=int(cadence) if cadence is not None and cadence.isdigit() else cadence,
+            between=getattr(args, "between", None),
+        )
     except ValidationError as exc:
         problems = "; ".join(
             f"--{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"

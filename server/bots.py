@@ -7,6 +7,9 @@ of its offers stands or is refused at once (`server.offers`). Whatever is late, 
 invalid or not the bot's to send is refused with a typed `error`; a creature without an
 accepted act does nothing that tick. Nothing a bot sends can reach the world any other way.
 A bot's `leave` takes its own creature out of the Wood for good.
+A bot that joins with a `cadence` decides every few ticks, on the model brains' rule
+(`server.minds.cadence.TurnPace`): one turn every k ticks, its act applied on the next tick
+to decide, the creature holding in between, a late act kept for the next due tick.
 A creature whose bot is gone keeps trading through the fallback brain (or idles, without
 one) until a bot joins with its token again.
 """
@@ -20,13 +23,14 @@ import re
 import secrets
 import time
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
 from server.minds.brain import Brain, DecisionResult, noop
+from server.minds.cadence import Adaptive, TurnPace
 from server.world import Command, RetireCreature, SpawnCreature, WorldState
 from server.world.observe import Observation
 from shared.decision import Decision
@@ -86,6 +90,12 @@ class BotSession:
         """The last tick this connection was asked to decide."""
         self.answered = 0
         """The last tick this connection has an accepted act for."""
+        self.pace: TurnPace | None = None
+        """Its cadence, when its join asked for one (None: a turn every tick)."""
+        self.asked: dict[str, Any] = {}
+        """The join's `cadence` and `between`, echoed in `joined`."""
+        self.indices: tuple[int, ...] = ()
+        """The act index of each offer of its last accepted act (paced bots)."""
 
     def send(self, message: Mapping[str, Any]) -> None:
         self.outbox.put(orjson.dumps(message))
@@ -137,6 +147,11 @@ class BotRelay:
         """Events about each bot-held creature not yet sent in one of its turns."""
         self._indices: dict[str, tuple[int, ...]] = {}
         """This tick's accepted acts: the act index of each offer the market gets."""
+        self.timing: Callable[[], tuple[float, float]] = lambda: (1.0, 0.6)
+        """Seconds per tick and of a tick's decision share, for paced bots' deadlines; the
+        clock sets it to its own."""
+        self._next_tick = state.tick + 1
+        """The tick whose decision window is open, or opens next: where an act lands now."""
 
     # The Brain seam
 
@@ -155,37 +170,84 @@ class BotRelay:
         self._indices = {}
         self._waiting = set()
         self._all_in.clear()
+        paced: dict[str, BotSession] = {}
+        period, share = self.timing()
         for cid, obs in observations.items():
             session = self.sessions.get(cid)
             if session is None:
                 absent[cid] = obs
                 continue
-            self._open_tick = obs.tick
-            session.last_turn = obs.tick
-            session.send(
-                {
-                    "type": "turn",
-                    "tick": obs.tick,
-                    "deadline_ms": deadline_ms,
-                    "observation": obs,
-                    "events": self._news.pop(cid, []),
-                }
-            )
-            self._waiting.add(cid)
+            self._open_tick = self._next_tick = obs.tick
+            pace = session.pace
+            if pace is None:
+                self._turn(session, cid, obs, deadline_ms)
+                self._waiting.add(cid)
+                continue
+            paced[cid] = session
+            if pace.adaptive is not None:
+                pace.adaptive.period, pace.adaptive.decide_s = period, share
+            if pace.opens(obs.tick):
+                pace.start(obs.tick, now)
+                ahead_ms = int((pace.due - obs.tick) * period * 1000)
+                self._turn(session, cid, obs, deadline_ms + ahead_ms, due=pace.due)
+            if pace.waiting and obs.tick >= pace.due:
+                # Its due tick waits for it; the ticks before decide without waiting (an
+                # act that comes while they are still gathering lands on them, else next).
+                self._waiting.add(cid)
         self._sent_at = now
         try:
             if absent:
                 results.update(await self._decide_absent(absent, deadline))
             if self._waiting and not self._waiting <= self._answers.keys():
-                await asyncio.wait_for(self._all_in.wait(), max(0.0, deadline - time.monotonic()))
+                # A timeout on this task itself (wait_for would wrap an inner task): back
+                # from the deadline in one turn of the loop, inside the clock's grace.
+                async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                    await self._all_in.wait()
         except TimeoutError:
             pass
+        except asyncio.CancelledError:
+            # The clock gave up on this tick (its no-ops stand): paced turns still count it,
+            # and an act that came keeps for the next tick.
+            for cid, session in paced.items():
+                if session.pace is not None:
+                    session.pace.close(observations[cid].tick, self.name, applied=False)
+            raise
         finally:
+            if self._open_tick is not None:
+                self._next_tick = self._open_tick + 1
             self._open_tick = None
         late_ms = (time.monotonic() - now) * 1000
-        for cid in self._waiting:
+        for cid in self._waiting - paced.keys():
             results[cid] = self._answers.get(cid) or noop(self.name, "no_act", latency_ms=late_ms)
+        for cid, session in paced.items():
+            if self.sessions.get(cid) is not session or session.pace is None:
+                results[cid] = noop(self.name, "bot_disconnected")
+                continue
+            result = session.pace.close(observations[cid].tick, self.name)
+            if result.status != "noop":
+                self._indices[cid] = session.indices
+            results[cid] = result
         return results
+
+    def _turn(
+        self,
+        session: BotSession,
+        cid: str,
+        obs: Observation,
+        deadline_ms: int,
+        due: int | None = None,
+    ) -> None:
+        session.last_turn = obs.tick
+        turn: dict[str, Any] = {
+            "type": "turn",
+            "tick": obs.tick,
+            "deadline_ms": deadline_ms,
+            "observation": obs,
+            "events": self._news.pop(cid, []),
+        }
+        if due is not None:
+            turn["due"] = due
+        session.send(turn)
 
     async def _decide_absent(
         self, observations: Mapping[str, Observation], deadline: float
@@ -207,6 +269,7 @@ class BotRelay:
         """After each step: the new state, newcomers admitted or refused (`commands`: the
         ones the step applied), each bot's news."""
         self.state = state
+        self._next_tick = max(self._next_tick, state.tick + 1)
         rejected = {e["command"]: e["reason"] for e in events if e["type"] == "command_rejected"}
         for command in commands:
             if isinstance(command, SpawnCreature):
@@ -362,7 +425,12 @@ class BotRelay:
                 session, ErrorCode.DUPLICATE, "one act per tick: the first stands", act.tick
             )
             return
-        if act.tick != self._open_tick or cid not in self._waiting or cid in self._answers:
+        pace = session.pace
+        if pace is not None:
+            if act.tick != pace.turn or not pace.waiting:
+                self._misplaced(session, act.tick)
+                return
+        elif act.tick != self._open_tick or cid not in self._waiting or cid in self._answers:
             self._misplaced(session, act.tick)
             return
         creature = self.state.creatures[cid]
@@ -377,18 +445,26 @@ class BotRelay:
         gossip = clean_text(act.gossip, rules.gossip_chars)
         decision = Decision(offers=list(checked.offers), gossip=gossip, thought=act.thought)
         session.answered = act.tick
-        latency = (time.monotonic() - self._sent_at) * 1000
-        self._indices[cid] = checked.indices
-        self._answer(cid, DecisionResult(decision, "ok", self.name, latency, raw=raw))
-        session.send(
-            {
-                "type": "accepted",
-                "tick": act.tick,
-                "offers": [o.model_dump() for o in checked.standing],
-                "refused": [o.model_dump() for o in checked.refused],
-                "gossip": gossip,
-            }
-        )
+        reply: dict[str, Any] = {
+            "type": "accepted",
+            "tick": act.tick,
+            "offers": [o.model_dump() for o in checked.standing],
+            "refused": [o.model_dump() for o in checked.refused],
+            "gossip": gossip,
+        }
+        if pace is not None:
+            latency = (time.monotonic() - pace.sent_at) * 1000
+            result = DecisionResult(decision, "ok", self.name, latency, raw=raw)
+            session.indices = checked.indices
+            pace.arrived(result)
+            if cid in self._waiting:
+                self._answer(cid, result)  # this tick's window is open: it lands now
+            reply["lands"] = self._next_tick
+        else:
+            latency = (time.monotonic() - self._sent_at) * 1000
+            self._indices[cid] = checked.indices
+            self._answer(cid, DecisionResult(decision, "ok", self.name, latency, raw=raw))
+        session.send(reply)
 
     def _invalid_act(self, session: BotSession, tick: object, message: str) -> None:
         # Nothing of a broken act counts, and it spends nothing: a corrected act for the
@@ -463,6 +539,7 @@ class BotRelay:
                     self._error(session, ErrorCode.BAD_MESSAGE, f"{field}: nothing readable in it")
                     return
         join = join.model_copy(update=cleaned)
+        self._pace(session, join)
         if join.token:
             cid = self.tokens.creature(join.token)
             if cid is None:
@@ -495,6 +572,20 @@ class BotRelay:
         await self.store.issue_token(digest(token), cid)
         self.tokens.add(digest(token), cid)
         self._spawn(session, cid, token, join)
+
+    def _pace(self, session: BotSession, join: Join) -> None:
+        """The session's cadence, from its join (none: a turn every tick)."""
+        session.asked = {}
+        session.pace = None
+        if join.cadence is None:
+            return
+        between = join.between or "hold"
+        session.asked = {"cadence": join.cadence, "between": between}
+        if join.cadence == "auto":
+            period, share = self.timing()
+            session.pace = TurnPace(1, between, Adaptive(period, share, 0.0))
+        else:
+            session.pace = TurnPace(join.cadence, between)
 
     def _hold(
         self, session: BotSession, cid: str, token: str | None = None, *, announce: bool = True
@@ -535,6 +626,7 @@ class BotRelay:
                 "token": session.token,
                 "tick": self.state.tick,
                 "spawning": spawning,
+                **session.asked,
             }
         )
 

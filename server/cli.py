@@ -13,6 +13,7 @@ import orjson
 if TYPE_CHECKING:
     from server.minds.brain import Brain
     from server.minds.failsafe import BrainHealth
+    from server.minds.plans import Plan
     from server.world import Scenario, WorldState
 
 
@@ -373,7 +374,9 @@ def _simulate(args: argparse.Namespace) -> int:
         def advance(*_: object) -> None:
             progress.advance(task)
 
-        health = asyncio.run(_run_simulation(state, args, [recorder.record, advance]))
+        health = asyncio.run(
+            _run_simulation(state, args, [recorder.record, advance], planned=recorder.planned)
+        )
     if args.report:
         recorder.write(args.report)
     if args.plot:
@@ -393,7 +396,10 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 async def _run_simulation(
-    state: WorldState, args: argparse.Namespace, listeners: list[Any]
+    state: WorldState,
+    args: argparse.Namespace,
+    listeners: list[Any],
+    planned: Callable[[list[Plan]], None] | None = None,
 ) -> BrainHealth:
     """Start the chosen brain inside the loop, run the world, close the brain and traces.
 
@@ -428,7 +434,7 @@ async def _run_simulation(
     brains: dict[str, Brain] = {"scripted": brain, "model": brain, **named}
     health = BrainHealth()
     try:
-        brains = await _pace_brains(state, brains, args)
+        brains = await _pace_brains(state, brains, args, planned)
         guarded = guard_all({**brains, "": scripted}, health)
         cast = Cast(brains=guarded, default=guarded.pop(""))
         await run_world(state, cast, args.ticks, listeners)
@@ -441,7 +447,10 @@ async def _run_simulation(
 
 
 async def _pace_brains(
-    state: WorldState, brains: dict[str, Brain], args: argparse.Namespace
+    state: WorldState,
+    brains: dict[str, Brain],
+    args: argparse.Namespace,
+    planned: Callable[[list[Plan]], None] | None = None,
 ) -> dict[str, Brain]:
     """Model brains measured, reported and paced in ticks (see `server.minds.cadence`)."""
     from rich.console import Console  # noqa: PLC0415
@@ -463,6 +472,8 @@ async def _pace_brains(
     console = Console(stderr=True)
     for plan in plans:
         console.print(f"minds: {plan.line()}", highlight=False)
+    if planned is not None:
+        planned(plans)  # the report keeps each brain's cadence
     return paced
 
 

@@ -110,6 +110,8 @@ class Clock:
         self.fallback = fallback
         self.relay = relay
         self.config = config or ClockConfig()
+        if relay is not None:  # paced bots' turns reach ahead to later ticks' deadlines
+            relay.timing = lambda: (self.period, self.period * self.config.decision_share)
         self.paused = False
         self.idle = False
         self.last_tick_ms = 0.0

@@ -10,7 +10,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -30,6 +30,9 @@ from server.world.seasons import season_of
 from server.world.state import WorldState, state_hash
 from server.world.units import to_pebbles
 from server.world.wealth import gini, wealth_of
+
+if TYPE_CHECKING:
+    from server.minds.plans import Plan
 
 _STATUSES = ("ok", "repaired", "noop")
 
@@ -54,6 +57,24 @@ class ReportRecorder:
         self.noop_reasons: Counter[str] = Counter()
         self.final: WorldState = state
         self._produces: dict[str, str] = {}
+        self.brains: dict[str, dict[str, Any]] = {
+            name: {"cadence": 1, "auto": False}
+            for name in sorted({c.brain for c in state.creatures.values()})
+        }
+        """Each brain name the cast uses, and its pace: every tick unless `planned` says."""
+
+    def planned(self, plans: Sequence[Plan]) -> None:
+        """The model brains' cadences, as chosen at start (`server.minds.plans`): the engine,
+        the cadence in ticks, whether it was `auto`, and what creatures do between batches.
+        No latency is kept: the report holds no wall-clock figures."""
+        for plan in plans:
+            for name in plan.names:
+                self.brains[name] = {
+                    "engine": plan.engine,
+                    "cadence": plan.cadence,
+                    "auto": plan.auto,
+                    "between": plan.paced.between,
+                }
 
     def record(
         self,
@@ -203,6 +224,7 @@ class ReportRecorder:
             "median_price_by_season": by_season,
             "legends": self.told,
             "exiles": self.exiles,
+            "brains": {name: self.brains[name] for name in sorted(self.brains)},
             "decisions": {k: self.decisions.get(k, 0) for k in _STATUSES},
             "noop_reasons": dict(sorted(self.noop_reasons.items())),
             "richest": richest.id if richest else None,

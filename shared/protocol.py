@@ -17,7 +17,8 @@ from __future__ import annotations
 from enum import IntEnum, StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from .decision import GOSSIP_CHARS, MAX_PRICE, MAX_QTY, THOUGHT_CHARS
 from .events import WireEvent
@@ -30,6 +31,8 @@ NAME_CHARS = 40
 """Longest name or species, in characters (cleaned after, by `shared.text.clean_text`)."""
 OFFERS_IN_ACT = 10
 """Most items an act's `offers` may hold; only the first `MAX_OFFERS` can stand."""
+MAX_CADENCE = 3600
+"""The longest cadence, in ticks, a bot may ask for (and a model brain be given)."""
 
 
 class ErrorCode(StrEnum):
@@ -157,6 +160,38 @@ class Join(_In):
     produces: Annotated[str, Field(min_length=1, max_length=32)] | None = None
     personality: Literal["steady", "hoarder", "speculator", "shrewd", "generous"] | None = None
     """How the scripted mind trades for it while no bot is connected."""
+    cadence: Annotated[int, Field(ge=1, le=MAX_CADENCE)] | Literal["auto"] | None = None
+    """Decide every this many ticks, as model brains do (`server.minds.cadence`): one turn
+    every `cadence` ticks, each due by the decision deadline of its tick + cadence - 1, an act
+    applied on the next tick to decide (`accepted.lands`), a late act kept for the next due
+    tick. `auto`: the
+    server chooses from the bot's answer times, from 1 up. Absent: a turn every tick, and a
+    late act is refused."""
+    between: Literal["hold", "standing"] | None = None
+    """With a cadence, what the creature does on the ticks its act does not land: `hold`
+    (the default: nothing, a `thinking` no-op) or `standing` (its last act's offers again)."""
+
+    @field_validator("cadence", mode="before")
+    @classmethod
+    def _cadence(cls, value: object) -> object:
+        if value is None or value == "auto":
+            return value
+        if type(value) is int and 1 <= value <= MAX_CADENCE:
+            return value
+        raise PydanticCustomError(
+            "cadence",
+            'a whole number of ticks from 1 to {most}, or "auto"; not {given}',
+            {"most": MAX_CADENCE, "given": repr(value)[:24]},
+        )
+
+    @field_validator("between")
+    @classmethod
+    def _between(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and "cadence" in info.data and info.data["cadence"] is None:
+            raise PydanticCustomError(
+                "between", 'only with a cadence: add cadence (a number of ticks, or "auto")'
+            )
+        return value
 
 
 class Leave(_In):
@@ -176,6 +211,10 @@ class Joined(_Out):
     """The last tick the world completed."""
     spawning: bool = False
     """True when the creature enters the Wood at the next tick; turns begin after it."""
+    cadence: int | Literal["auto"] | None = None
+    """The cadence the join asked for; absent when it asked for none."""
+    between: Literal["hold", "standing"] | None = None
+    """With a cadence: what the creature does on the ticks its act does not land."""
 
 
 class Turn(_Out):
@@ -184,7 +223,11 @@ class Turn(_Out):
     type: Literal["turn"] = "turn"
     tick: int
     deadline_ms: int
-    """Milliseconds from when the server sent this turn to the decision deadline."""
+    """Milliseconds from when the server sent this turn to the decision deadline (of tick
+    `due`, for a bot that joined with a cadence)."""
+    due: int | None = None
+    """For a bot with a cadence: the tick by whose decision deadline the act must arrive
+    (`tick + cadence - 1`); absent otherwise."""
     observation: Observation
     events: list[WireEvent] = []
     """Last tick's events about this creature: its trades, its refused offers, its exile."""
@@ -249,6 +292,9 @@ class Accepted(_Out):
     refused: list[RefusedOffer] = []
     gossip: str = ""
     """The gossip as it will be spoken (cleaned), "" for none."""
+    lands: int | None = None
+    """For a bot with a cadence: the tick the act is applied at; absent otherwise (the
+    act's own tick)."""
 
 
 # Both

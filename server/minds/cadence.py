@@ -22,6 +22,11 @@ a batch still out at its due tick lengthens the cadence and is waited for (twice
 then given up), so a machine or GPU that slows down lengthens the cadence instead of losing
 its batches. Headless runs keep k fixed: their world must not depend on the engine's speed.
 An explicit k whose budget is shorter than a warm batch is refused: it could never decide.
+
+Bots that ask for a cadence in their join follow the same rule, one creature at a time
+(`TurnPace`): a turn every k ticks, due by the deadline of its tick + k - 1, applied on the
+next tick to decide once it comes, the creature holding in between; an act that misses its
+due tick is kept for the next one instead of dropped.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from server.world.observe import Observation
+from shared import protocol
 
 from .brain import Brain, DecisionResult, noop
 from .engines import EngineConfigError
@@ -45,7 +51,8 @@ log = logging.getLogger(__name__)
 THINKING = "thinking"
 AUTO_MARGIN = 1.5
 """Auto cadence budgets this many warm batch latencies (a batch varies from one to the next)."""
-MAX_CADENCE = 3600
+MAX_CADENCE = protocol.MAX_CADENCE
+"""One limit for model brains and the bots that ask for a cadence."""
 WINDOW = 8
 """Batches a live auto cadence remembers: it budgets for the slowest of them."""
 EXTENSIONS = 2
@@ -249,6 +256,89 @@ class PacedBrain:
                 await self._task
             self._task = None
         await self.brain.aclose()
+
+
+@dataclass(slots=True)
+class TurnPace:
+    """One bot's cadence (its join's `cadence` and `between`), without I/O: the relay asks it
+    each tick whether a turn starts, and tells it when the tick's decision window closes.
+
+    The turn of tick T is due by the decision deadline of tick `due` = T + k - 1; its act
+    is applied at the first tick that closes after it came (`close`; the relay waits for it
+    only on `due`, so ticks before it never wait on a bot), and the window's other ticks hold
+    (a `thinking` no-op, or the last act's offers again when `between` is `standing`). The
+    next turn comes the tick after `due`: at most one act every k ticks. An act that misses
+    `due` is not dropped: the window runs on to the next due tick (`due + k`), once; past
+    that the turn is given up and a new one starts the next tick. `auto` (`adaptive`)
+    starts at 1 tick and chooses k from the bot's answer times as `Adaptive` does: a miss
+    lengthens k before the window runs on, twice at most (`EXTENSIONS`), as for model brains.
+    """
+
+    cadence: int
+    between: Between = "hold"
+    adaptive: Adaptive | None = None
+    turn: int | None = None
+    """The tick of the turn out, None while no turn is out."""
+    due: int = 0
+    extended: int = 0
+    """Due ticks the turn out has missed so far."""
+    next_turn: int = 0
+    """The first tick a new turn may start."""
+    sent_at: float = 0.0
+    pending: DecisionResult | None = None
+    """The turn's act, accepted and waiting for the tick it lands on."""
+    last: DecisionResult | None = None
+    """The last act that landed (for standing orders)."""
+
+    def opens(self, tick: int) -> bool:
+        """Whether a turn for `tick` starts now."""
+        return self.turn is None and tick >= self.next_turn
+
+    def start(self, tick: int, now: float) -> None:
+        self.turn = tick
+        self.due = tick + self.cadence - 1
+        self.extended = 0
+        self.sent_at = now
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a turn is out and its act has not come."""
+        return self.turn is not None and self.pending is None
+
+    def arrived(self, result: DecisionResult) -> None:
+        """The turn's act came (its latency counted from the turn)."""
+        self.pending = result
+
+    def close(self, tick: int, brain: str, *, applied: bool = True) -> DecisionResult:
+        """Tick `tick`'s decision window closed: what the creature does at `tick`.
+
+        `applied=False`: the tick went by without the answer (the clock gave up waiting):
+        an act that came stays for the next tick."""
+        if self.pending is not None and not applied:
+            return noop(brain, "deadline")
+        if self.pending is not None:
+            result, self.pending = self.pending, None
+            self.last = result
+            self.turn = None
+            self.next_turn = max(tick, self.due) + 1
+            if self.adaptive is not None:
+                self.cadence = self.adaptive.landed(result.latency_ms / 1000)
+            return result
+        if self.turn is not None and tick >= self.due:
+            if self.extended < (EXTENSIONS if self.adaptive is not None else 1):
+                self.extended += 1
+                if self.adaptive is not None:
+                    self.cadence = min(MAX_CADENCE, self.adaptive.missed(self.cadence))
+                self.due += self.cadence
+            else:
+                self.turn = None
+                self.next_turn = tick + 1
+            return noop(brain, "no_act")
+        if self.between == "standing" and self.last is not None:
+            last = self.last
+            decision = last.decision.model_copy(update={"gossip": "", "thought": None})
+            return DecisionResult(decision, last.status, brain, standing=True)
+        return noop(brain, THINKING)
 
 
 def _answered(results: Mapping[str, DecisionResult]) -> bool:

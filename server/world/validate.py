@@ -9,6 +9,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 
+import regex
+
 from shared.decision import MAX_PRICE, MAX_QTY
 
 from .actions import Action, Order
@@ -18,6 +20,17 @@ from .units import to_bits
 
 MAX_PRICE_BITS = to_bits(MAX_PRICE)
 SIDES = ("buy", "sell")
+CLUSTER = regex.compile(r"\X")
+"""One extended grapheme cluster: what a reader sees as one character."""
+PICTOGRAPH = regex.compile(r"\p{Extended_Pictographic}")
+JOINERS = regex.compile(r"[\u200d\U000e0020-\U000e007f]")
+KEPT = frozenset({"\u200d", *map(chr, range(0xE0020, 0xE0080))})
+"""The format characters an emoji sequence may hold (ZWJ, tags): kept where they do."""
+PREPEND = regex.compile(r"\p{Grapheme_Cluster_Break=Prepend}")
+ZWJ = "\u200d"
+BLACK_FLAG = "\U0001f3f4"
+TAGS = ("\U000e0020", "\U000e007f")
+"""The tag characters of an emoji flag sequence (🏴 and tags, then the cancel tag)."""
 
 
 def validate(
@@ -101,12 +114,69 @@ def _refusal(
 
 
 def clean_gossip(text: object, limit: int) -> str:
-    """One printable line of at most `limit` characters ("" for anything unusable)."""
+    """One printable line of at most `limit` characters ("" for anything unusable), never
+    cut inside a grapheme cluster: an emoji sequence, a flag, a letter and its marks stay
+    whole or go whole.
+
+    Only the first `4 * limit` characters are read (and of them, whole clusters). Control
+    and format characters become spaces, except a ZWJ or tag character that holds an emoji
+    sequence together (a ZWJ between two pictographs, the tags of a flag); runs of spaces
+    become one. Clusters are Unicode's extended grapheme clusters (UAX #29) as the `regex`
+    module knows them: a newer Unicode there may cut a line of characters assigned since
+    differently, as Python's own `unicodedata` may class them differently.
+    """
     if not isinstance(text, str) or not text:
         return ""
     if len(text) <= limit and text.isprintable() and text == text.strip() and "  " not in text:
         return text
-    printable = "".join(
-        ch if unicodedata.category(ch)[0] != "C" else " " for ch in text[: limit * 4]
-    )
-    return " ".join(printable.split())[:limit].rstrip()
+    end = limit * 4
+    window = text[:end]
+    if len(text) > end and window and not _boundary(text, end):
+        last = CLUSTER.findall(window)[-1]
+        whole = CLUSTER.match(text, end - len(last))
+        if whole is not None and whole.end() > end:
+            window = window[: end - len(last)]  # it runs on past what is read: not whole
+    if window.isprintable():
+        line = window
+    else:  # what Python's `unicodedata` calls control or format, or does not know
+        line = "".join(
+            " " if unicodedata.category(ch)[0] == "C" and ch not in KEPT else ch for ch in window
+        )
+    if JOINERS.search(line):
+        line = "".join(_visible(c) for c in CLUSTER.findall(line))
+    line = " ".join(line.split())
+    if len(line) <= limit:
+        return line
+    if line.isascii():  # one character, one cluster (no CR LF is left)
+        return line[:limit].rstrip()
+    cut = 0
+    for cluster in CLUSTER.finditer(line):
+        if cluster.end() > limit:
+            break
+        cut = cluster.end()
+    return line[:cut].rstrip()
+
+
+def _boundary(text: str, i: int) -> bool:
+    """Whether a cluster surely begins at `i` (False: it may not; look closer)."""
+    return text[i].isascii() and text[i] != "\n" and PREPEND.match(text, i - 1) is None
+
+
+def _visible(cluster: str) -> str:
+    """The cluster with its control and format characters as spaces, except an emoji
+    sequence's own joiners and tags."""
+    if cluster.isprintable():
+        return cluster
+    emoji = PICTOGRAPH.match(cluster) is not None
+    return "".join(ch if _kept(cluster, i, emoji) else " " for i, ch in enumerate(cluster))
+
+
+def _kept(cluster: str, i: int, emoji: bool) -> bool:
+    ch = cluster[i]
+    if unicodedata.category(ch)[0] != "C":
+        return True
+    if not emoji:
+        return False
+    if ch == ZWJ:
+        return PICTOGRAPH.match(cluster, i + 1) is not None
+    return cluster[0] == BLACK_FLAG and TAGS[0] <= ch <= TAGS[1]

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from server.bots import BotRelay
 from server.clock import Clock, ClockConfig
@@ -27,6 +30,8 @@ from server.store import Store
 from server.world import WorldState, load_scenario, new_world, world_document
 
 ADMIN = "test-admin-token"
+NEWT = {"name": "Newt", "species": "newt", "produces": "berries"}
+"""A newcomer's join fields."""
 
 
 def config(data_dir: Path, **overrides: Any) -> ServeConfig:
@@ -41,13 +46,24 @@ def config(data_dir: Path, **overrides: Any) -> ServeConfig:
     return ServeConfig(**base)
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    running = await start(config(tmp_path / "data"))
+@asynccontextmanager
+async def serving(data_dir: Path, **overrides: Any) -> AsyncIterator[Server]:
+    """A server on loopback for the block, stopped after it."""
+    running = await start(config(data_dir, **overrides))
     try:
         yield running
     finally:
         await running.stop()
+
+
+BOTS_IN_TIME = {"tick": 0.15, "decision_share": 0.8}
+"""For bots that must answer in time even on a loaded machine: a 120 ms decision window."""
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Server]:
+    async with serving(tmp_path / "data") as running:
+        yield running
 
 
 def ws_url(server: Server, path: str = "/ws") -> str:
@@ -79,11 +95,56 @@ async def send(ws: ClientConnection, message: dict[str, Any]) -> None:
 
 
 async def bot(server: Server, **join: Any) -> tuple[ClientConnection, dict[str, Any]]:
-    """A bot connection that has joined; returns it and the `joined` reply."""
+    """A bot connection that sent its `join`; returns it and the reply (`joined` or `error`)."""
     ws = await connect(ws_url(server, "/ws/bot"))
     await send(ws, {"type": "join", **join})
     reply = await recv_until(ws, lambda m: m["type"] in ("joined", "error"))
     return ws, reply
+
+
+async def in_wood(server: Server, **join: Any) -> tuple[ClientConnection, dict[str, Any]]:
+    """A bot that joined and got its first turn (its creature is in the Wood)."""
+    ws, joined = await bot(server, **join)
+    assert joined["type"] == "joined", joined
+    await recv_until(ws, is_turn)
+    return ws, joined
+
+
+def is_turn(message: dict[str, Any]) -> bool:
+    return bool(message["type"] == "turn")
+
+
+def not_turn(message: dict[str, Any]) -> bool:
+    """Anything but a turn: the reply to an act (`accepted` or `error`)."""
+    return not is_turn(message)
+
+
+async def closed_code(ws: ClientConnection) -> int:
+    """Read until the server closes the connection; the close code it sent."""
+    try:
+        while True:
+            await recv(ws)
+    except ConnectionClosed as closed:
+        assert closed.rcvd is not None
+        return closed.rcvd.code
+
+
+async def admin(server: Server, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+    """POST `body` to an admin route with the admin token: the status and the JSON answer."""
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+    async with (
+        aiohttp.ClientSession(headers=headers) as session,
+        session.post(server.url + path, json=body) as resp,
+    ):
+        return resp.status, await resp.json()
+
+
+async def issue(server: Server, creature: str) -> str:
+    """A new bot token for `creature`, from the admin API."""
+    status, answer = await admin(server, "/api/admin/tokens", {"creature": creature})
+    assert status == 201, answer
+    token: str = answer["token"]
+    return token
 
 
 def make_clock(
@@ -123,12 +184,21 @@ def make_clock(
 
 __all__ = [
     "ADMIN",
+    "BOTS_IN_TIME",
+    "NEWT",
+    "admin",
     "bot",
+    "closed_code",
     "config",
     "connect",
+    "in_wood",
+    "is_turn",
+    "issue",
     "make_clock",
+    "not_turn",
     "recv",
     "recv_until",
     "send",
+    "serving",
     "ws_url",
 ]

@@ -5,29 +5,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
 
-from server.serve import Server, start
+from server.serve import Server
 
-from .conftest import bot, config, recv_until, send, ws_url
-
-NEWT = {"name": "Newt", "species": "newt", "produces": "berries"}
+from .conftest import BOTS_IN_TIME, NEWT, bot, is_turn, recv_until, send, serving, ws_url
 
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    running = await start(config(tmp_path / "data", tick=0.15, decision_share=0.8))
-    try:
+    async with serving(tmp_path / "data", **BOTS_IN_TIME) as running:
         yield running
-    finally:
-        await running.stop()
-
-
-def is_turn(m: dict[str, Any]) -> bool:
-    return bool(m["type"] == "turn")
 
 
 def offer(side: str, good: str, qty: object, price: object) -> dict[str, object]:

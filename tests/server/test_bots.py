@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import orjson
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.client import connect
 
 from server.bots import TURN_QUEUE, BotRelay, BotSession
 from server.commands import PendingCommands
@@ -22,43 +20,28 @@ from server.tokens import digest
 from server.world import SpawnCreature, load_scenario, new_world
 from shared.protocol import SERVER, CloseCode, Turn
 
-from .conftest import ADMIN, bot, config, recv, recv_until, send, ws_url
+from .conftest import (
+    ADMIN,
+    BOTS_IN_TIME,
+    NEWT,
+    bot,
+    closed_code,
+    config,
+    is_turn,
+    issue,
+    recv,
+    recv_until,
+    send,
+    serving,
+    ws_url,
+)
 from .test_hub import Sink
-
-NEWT = {"name": "Newt", "species": "newt", "produces": "berries"}
 
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    """Bots here must answer in time even on a loaded machine: a 120 ms decision window."""
-    running = await start(config(tmp_path / "data", tick=0.15, decision_share=0.8))
-    try:
+    async with serving(tmp_path / "data", **BOTS_IN_TIME) as running:
         yield running
-    finally:
-        await running.stop()
-
-
-def is_turn(message: dict[str, Any]) -> bool:
-    return bool(message["type"] == "turn")
-
-
-async def issue(server: Server, creature: str) -> str:
-    async with (
-        aiohttp.ClientSession(headers={"Authorization": f"Bearer {ADMIN}"}) as session,
-        session.post(server.url + "/api/admin/tokens", json={"creature": creature}) as resp,
-    ):
-        assert resp.status == 201
-        token: str = (await resp.json())["token"]
-        return token
-
-
-async def closed_code(ws: ClientConnection) -> int:
-    try:
-        while True:
-            await recv(ws)
-    except ConnectionClosed as closed:
-        assert closed.rcvd is not None
-        return closed.rcvd.code
 
 
 async def test_a_newcomer_joins_acts_and_trades(server: Server) -> None:

@@ -5,52 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
-from websockets.exceptions import ConnectionClosed
 
-from server.serve import Server, start
+from server.serve import Server
 from server.store import replay
 
-from .conftest import ADMIN, bot, config, recv, recv_until, send
-
-NEWT = {"name": "Newt", "species": "newt", "produces": "berries"}
+from .conftest import NEWT, admin, bot, closed_code, in_wood, issue, recv_until, send, serving
 
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    running = await start(config(tmp_path / "data", tick=0.1, max_bots=2))
-    try:
+    async with serving(tmp_path / "data", tick=0.1, max_bots=2) as running:
         yield running
-    finally:
-        await running.stop()
-
-
-async def admin(server: Server, path: str, body: dict[str, Any]) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {ADMIN}"}
-    async with (
-        aiohttp.ClientSession(headers=headers) as session,
-        session.post(server.url + path, json=body) as resp,
-    ):
-        return resp.status, await resp.json()
-
-
-async def in_wood(server: Server, **join: Any) -> tuple[Any, dict[str, Any]]:
-    ws, joined = await bot(server, **join)
-    assert joined["type"] == "joined", joined
-    await recv_until(ws, lambda m: m["type"] == "turn")
-    return ws, joined
-
-
-async def close_code(ws: Any) -> int:
-    try:
-        while True:
-            await recv(ws)
-    except ConnectionClosed as closed:
-        assert closed.rcvd is not None
-        return closed.rcvd.code
 
 
 async def test_a_bot_leaves_and_its_slot_pebbles_and_token_go(server: Server) -> None:
@@ -63,7 +30,7 @@ async def test_a_bot_leaves_and_its_slot_pebbles_and_token_go(server: Server) ->
     purse = server.clock.state.creatures[cid].purse
     commons = server.clock.state.commons
     await send(ws, {"type": "leave"})
-    assert await close_code(ws) == 4002
+    assert await closed_code(ws) == 4002
     assert cid not in server.clock.state.creatures
     assert server.clock.state.commons >= commons + purse - 100  # back to the commons
     assert cid not in server.hub.world["creatures"]
@@ -80,15 +47,13 @@ async def test_an_operator_retires_a_creature(server: Server) -> None:
     ws, joined = await in_wood(server, **NEWT)
     status, reply = await admin(server, "/api/admin/retire", {"creature": joined["creature"]})
     assert status == 202 and reply["creature"] == "newt"
-    assert await close_code(ws) == 4002
+    assert await closed_code(ws) == 4002
     status, _ = await admin(server, "/api/admin/retire", {"creature": "nobody"})
     assert status == 404
 
 
 async def test_a_scenario_creature_cannot_leave(server: Server) -> None:
-    status, issued = await admin(server, "/api/admin/tokens", {"creature": "mossback"})
-    assert status == 201
-    ws, _ = await bot(server, token=issued["token"])
+    ws, _ = await bot(server, token=await issue(server, "mossback"))
     await send(ws, {"type": "leave"})
     reply = await recv_until(ws, lambda m: m["type"] == "error")
     assert reply["code"] == "cannot_leave"
@@ -97,13 +62,10 @@ async def test_a_scenario_creature_cannot_leave(server: Server) -> None:
 
 async def test_a_world_with_departures_replays(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    running = await start(config(data, tick=0.1))
-    try:
+    async with serving(data, tick=0.1) as running:
         ws, _ = await in_wood(running, **NEWT)
         await send(ws, {"type": "leave"})
-        assert await close_code(ws) == 4002
+        assert await closed_code(ws) == 4002
         await asyncio.sleep(0.2)
-    finally:
-        await running.stop()
     report = replay(data)
     assert report.ok and report.ticks > 2
