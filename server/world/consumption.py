@@ -45,6 +45,7 @@ def consume(state: WorldState, mods: Modifiers, events: list[Event]) -> None:
     need = fuel_need(state, state.tick, mods)
     eaten: dict[str, int] = dict.fromkeys(foods, 0)
     burned = 0
+    appetite, fed_foods = rules.appetite, rules.fed_foods
     for c in state.creatures.values():
         if c.exiled_until:
             continue
@@ -55,9 +56,9 @@ def consume(state: WorldState, mods: Modifiers, events: list[Event]) -> None:
                 stores[food] -= 1
                 eaten[food] += 1
                 ate += 1
-                if ate == rules.appetite:
+                if ate == appetite:
                     break
-        c.fed = ate >= rules.fed_foods
+        c.fed = ate >= fed_foods
         if fuel is None:
             continue
         debt = c.fuel_debt + need

@@ -49,7 +49,8 @@ class HeardLegend:
 class Observation:
     """Read-only by contract, though not frozen: every creature of a large Wood gets one each
     tick, and a frozen dataclass of this size takes twice as long to build. The board's dicts
-    and tuples are shared by every observation of a tick."""
+    and tuples are shared by every observation of a tick, and `stores` is the observed
+    state's own dict (a state never changes once made)."""
 
     tick: int
     """The tick this observation asks a decision for."""
@@ -158,7 +159,7 @@ def _observation(state: WorldState, board: _Board, c: Creature) -> Observation:
         c.produces,  # produces
         c.personality,  # personality
         to_pebbles(c.purse),  # pebbles
-        dict(c.stores),  # stores
+        c.stores,  # stores (the state's own: read-only, as the board's dicts are)
         round(c.mood, 3),  # mood
         c.fed,  # fed
         c.warm,  # warm
@@ -184,7 +185,9 @@ def observe(state: WorldState, creature_id: str) -> Observation:
 def observe_all(state: WorldState) -> dict[str, Observation]:
     """Every creature's view (exiled ones included), the public board built only once.
 
-    The dicts shared between observations (prices, spoilage) must be treated as read-only.
+    The dicts an observation shares (the board's prices and spoilage, shared by all; its
+    stores, the state's own) must be treated as read-only. The state they come from never
+    changes: `step` works on a copy.
     """
     board = _board(state)
     return {cid: _observation(state, board, c) for cid, c in state.creatures.items()}

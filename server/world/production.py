@@ -25,7 +25,9 @@ def produce(state: WorldState, mods: Modifiers, events: list[Event]) -> None:
     if swing and day_of_season(state.tick, rules.ticks_per_season) == 1:
         state.harvest = {g: 1.0 + swing * (2.0 * dice() - 1.0) for g in sorted(goods)}
     harvest = state.harvest
-    slow = rules.glut_slowdown
+    slow, floor = rules.glut_slowdown, rules.effort_floor
+    # Per good, once: a scenario's specs are models, slower to read than a tuple.
+    specs = {name: (g.price, g.storage) for name, g in goods.items()}
     totals: dict[str, int] = {}
     for c in state.creatures.values():
         if c.exiled_until:
@@ -36,10 +38,10 @@ def produce(state: WorldState, mods: Modifiers, events: list[Event]) -> None:
             * harvest.get(c.produces, 1.0)
         )
         # A good that fetches little gets less of its maker's effort.
-        value = state.ref_prices[c.produces] / goods[c.produces].price
+        opening, storage = specs[c.produces]
+        value = state.ref_prices[c.produces] / opening
         if value < 1.0:
-            rate *= max(rules.effort_floor, value)
-        storage = goods[c.produces].storage
+            rate *= max(floor, value)
         held = c.stores[c.produces]
         if slow and 2 * held > storage:
             rate *= max(0.0, 2.0 * (storage - held) / storage)
