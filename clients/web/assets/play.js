@@ -378,12 +378,23 @@ $("offers").append(...Array.from({ length: MAX_OFFERS }, (_, i) => offerRow(i)))
 const stream = new WoodStream({ base: serverBase() });
 let world = null;
 stream.addEventListener("status", setBadge);
+// The bot socket's `joined` may come before the viewer stream's first world: the header
+// names the creature by its id until the world (or the first turn) says its name.
+function learnName() {
+  const name = world?.creatures?.[heldId]?.name;
+  if (heldId && !heldName && name) {
+    heldName = name;
+    showWho();
+  }
+}
 stream.addEventListener("snapshot", (e) => {
   world = e.detail.world;
+  learnName();
   suggestPrices();
 });
 stream.addEventListener("delta", (e) => {
   world = e.detail.world;
+  learnName();
   suggestPrices();
 });
 window.smallwood = stream;
