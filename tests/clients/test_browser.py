@@ -334,3 +334,13 @@ async def test_the_viewer_benchmark_measures_frames(browser: Any) -> None:
     assert figures["frames"] >= figures["seconds"] * 1000 / 40, figures
     assert figures["trace_longest_main_task_ms"] > 0, figures
     assert figures["ok"] == (figures["frames_over_50ms"] == 0)
+    # The page's own work per frame, from the trace, beside the wall clock: most frames
+    # found there, ordered percentiles, and a task's CPU never more than its wall time.
+    assert figures["page_work_frames"] >= figures["frames"] / 2, figures
+    work = (figures["page_work_p50_ms"], figures["page_work_p99_ms"], figures["page_work_max_ms"])
+    assert 0 < work[0] <= work[1] <= work[2], figures
+    assert figures["page_ok"] == (work[2] <= 50)
+    slowest = figures["longest_frames"]
+    assert slowest and slowest[0]["gap_ms"] == figures["longest_frames"][0]["gap_ms"]
+    assert all(f["cpu_ms"] <= f["busy_ms"] + 0.2 for f in slowest), slowest
+    assert set(figures["viewer_parts_max_ms"]) >= {"board", "market", "rank"}

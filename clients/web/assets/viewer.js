@@ -54,7 +54,7 @@ for (const id of ["creature-search", "creature-top"]) {
   $(id).addEventListener("input", () => {
     if (!stream.world) return;
     board.rank(stream.world, history.wealth);
-    $("creatures").scrollTop = 0;
+    board.toTop();
     board.render(stream.world, creatureView.selected);
   });
 }
