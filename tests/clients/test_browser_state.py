@@ -14,7 +14,13 @@ from .conftest import Wood, admin, until_page
 
 pytestmark = pytest.mark.browser
 
-PAUSED = "document.querySelector('#badge').dataset.status === 'paused'"
+
+def badge(status: str) -> str:
+    """The page's badge says `status` (a JavaScript condition for `until_page`)."""
+    return f"document.querySelector('#badge').dataset.status === '{status}'"
+
+
+PAUSED = badge("paused")
 WORLD_TICK = "window.smallwood?.tick ?? 0"
 
 PAGES = {"viewer": "/", "overlay": "/overlay?widgets=moments,prices", "play": "/play"}
@@ -37,7 +43,7 @@ async def test_pausing_turns_every_badge_to_paused_within_a_tick_and_back(
         await page.goto(wood.http + path)
         pages[name] = page
     for page in pages.values():
-        await page.wait_for_selector("#badge[data-status='live']", timeout=10000)
+        await until_page(page, badge("live"), what="live", tick=WORLD_TICK, ticks=10)
     assert {name: word for name, (_, word) in (await badges(pages)).items()} == dict.fromkeys(
         PAGES, "live"
     )
@@ -75,7 +81,7 @@ async def test_pausing_turns_every_badge_to_paused_within_a_tick_and_back(
         assert (await reply.json())["status"] == "paused"
     await admin(wood, "POST", "/api/admin/resume")
     for page in pages.values():
-        await page.wait_for_selector("#badge[data-status='live']", timeout=3000)
+        await until_page(page, badge("live"), what="live again", tick=WORLD_TICK, ticks=3)
     # The badge draws its mark in CSS: no emoji font, no text glyph.
     mark = await pages["viewer"].evaluate(
         "getComputedStyle(document.querySelector('#badge'), '::before').content"
@@ -88,22 +94,23 @@ async def test_a_stopped_server_reads_reconnecting_and_a_silent_one_stale(
 ) -> None:
     page = await browser.new_page()
     await page.goto(wood.http + "/")
-    await page.wait_for_selector("#badge[data-status='live']")
+    await until_page(page, badge("live"), what="live", tick=WORLD_TICK, ticks=10)
     # A clock that stops without a word (the fault: a wedged loop): the page sees the silence.
     clock = wood.running.clock
     clock.paused = True
-    await page.wait_for_selector(
-        "#badge[data-status='stale']", timeout=3 * clock.period * 1000 + 3000
-    )
+    # The page's own timer tells the silence (three periods and a second): no ticks to
+    # count, so a wall-clock bound, generous for a loaded machine.
+    await until_page(page, badge("stale"), what="stale", seconds=30)
     assert await page.inner_text("#badge") == "stale"
     assert "no tick for" in (await page.get_attribute("#badge", "title") or "")
     await page.screenshot(path=str(shots("stale")))
     clock.resume()  # wakes the loop; its status never changed, so no frame says so
-    await page.wait_for_selector("#badge[data-status='live']", timeout=3000)
+    await until_page(page, badge("live"), what="live again", tick=WORLD_TICK, ticks=3)
     await wood.stop()
-    await page.wait_for_selector("#badge[data-status='reconnecting']", timeout=5000)
+    # No ticks to count while it is down: a wall-clock bound, generous for a loaded machine.
+    await until_page(page, badge("reconnecting"), what="reconnecting", seconds=30)
     assert await page.inner_text("#badge") == "reconnecting"
     assert await page.is_visible("#stale-note")
     await page.screenshot(path=str(shots("reconnecting")))
     await wood.start()
-    await page.wait_for_selector("#badge[data-status='live']", timeout=15000)
+    await until_page(page, badge("live"), what="live after the restart", tick=WORLD_TICK, ticks=10)
