@@ -95,16 +95,24 @@ async def test_a_stopped_server_reads_reconnecting_and_a_silent_one_stale(
     page = await browser.new_page()
     await page.goto(wood.http + "/")
     await until_page(page, badge("live"), what="live", tick=WORLD_TICK, ticks=10)
-    # A clock that stops without a word (the fault: a wedged loop): the page sees the silence.
+    # A clock that stops without a word (the fault: a tick that never ends): the page sees
+    # the silence. (Not `clock.paused = True`: a tick still running when that is set
+    # announces "paused" as it ends, and the page rightly says paused, not stale.)
     clock = wood.running.clock
-    clock.paused = True
+    unwedge = asyncio.Event()
+
+    async def wedged(*args: Any, **kwargs: Any) -> None:
+        await unwedge.wait()
+
+    clock.tick = wedged  # type: ignore[method-assign]
     # The page's own timer tells the silence (three periods and a second): no ticks to
     # count, so a wall-clock bound, generous for a loaded machine.
     await until_page(page, badge("stale"), what="stale", seconds=30)
     assert await page.inner_text("#badge") == "stale"
     assert "no tick for" in (await page.get_attribute("#badge", "title") or "")
     await page.screenshot(path=str(shots("stale")))
-    clock.resume()  # wakes the loop; its status never changed, so no frame says so
+    del clock.tick  # the real tick again; its status never changed, so no frame says so
+    unwedge.set()
     await until_page(page, badge("live"), what="live again", tick=WORLD_TICK, ticks=3)
     await wood.stop()
     # No ticks to count while it is down: a wall-clock bound, generous for a loaded machine.
