@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
+import itertools
 import json
 import sys
 import tempfile
@@ -36,6 +38,7 @@ OVERLAY_WIDGETS = "moments,prices,ticker,mood"
 _PROBE = """() => {
   window.__frames = [];
   window.__tasks = [];
+  window.__loaf = [];
   window.__ticks = 0;
   window.smallwood.addEventListener("delta", () => { window.__ticks += 1; });
   try {
@@ -43,14 +46,35 @@ _PROBE = """() => {
       for (const e of list.getEntries()) window.__tasks.push(e.duration);
     }).observe({ type: "longtask", buffered: false });
   } catch (e) {}
+  try {
+    // Long animation frames, with the scripts that ran in them (where the time went).
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        window.__loaf.push({
+          duration: e.duration,
+          blocking: e.blockingDuration,
+          render: e.renderStart ? e.startTime + e.duration - e.renderStart : 0,
+          layout: e.styleAndLayoutStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0,
+          scripts: e.scripts.map((s) => ({
+            what: `${s.invoker || s.invokerType} ${(s.sourceURL || "").split("/").pop()}`
+              + `${s.sourceFunctionName ? ":" + s.sourceFunctionName : ""}`,
+            ms: s.duration,
+            layout: s.forcedStyleAndLayoutDuration,
+          })),
+        });
+      }
+    }).observe({ type: "long-animation-frame", buffered: false });
+  } catch (e) {}
   let last = performance.now();
-  const loop = (now) => {
+  const __frameProbe = (now) => {
     window.__frames.push(now - last);
     last = now;
-    requestAnimationFrame(loop);
+    requestAnimationFrame(__frameProbe);
   };
-  requestAnimationFrame(loop);
+  requestAnimationFrame(__frameProbe);
 }"""
+PROBE_FUNCTION = "__frameProbe"
+"""The probe's rAF callback: its calls in the trace mark the frames."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,6 +122,70 @@ def longest_main_task(trace: bytes, clock: str = "dur") -> float:
     return max(durations, default=0.0)
 
 
+def is_probe(event: dict[str, Any]) -> bool:
+    """A call of the frame probe's rAF callback in a Chrome trace."""
+    return (
+        event.get("name") == "FunctionCall"
+        and event.get("ph") == "X"
+        and event.get("args", {}).get("data", {}).get("functionName") == PROBE_FUNCTION
+    )
+
+
+def main_thread(events: list[dict[str, Any]]) -> tuple[int, int] | None:
+    """The (pid, tid) of the renderer main thread that ran the frame probe."""
+    return next(((e["pid"], e["tid"]) for e in events if is_probe(e)), None)
+
+
+def frame_work(trace: bytes) -> list[dict[str, float]]:
+    """Each frame of the probe (from one of its rAF callbacks to the next) from a Chrome
+    trace: `gap_ms` by the wall clock, and the page's own work in it, the main thread's tasks
+    that began in the gap: `busy_ms` by the wall clock, `cpu_ms` by the thread's own CPU clock.
+    A long gap with little work was the machine (other processes had the cores, or the
+    compositor was late); a long gap full of work was the page."""
+    events = json.loads(trace)["traceEvents"]
+    thread = main_thread(events)
+    if thread is None:
+        return []
+    mine = [e for e in events if (e.get("pid"), e.get("tid")) == thread and e.get("ph") == "X"]
+    marks = sorted(e["ts"] for e in mine if is_probe(e))
+    tasks = sorted(
+        (e["ts"], e.get("dur", 0), e.get("tdur", 0)) for e in mine if e["name"] == "RunTask"
+    )
+    starts = [t[0] for t in tasks]
+    frames = []
+    for begin, end in itertools.pairwise(marks):
+        inside = tasks[bisect.bisect_left(starts, begin) : bisect.bisect_left(starts, end)]
+        frames.append(
+            {
+                "gap_ms": (end - begin) / 1000,
+                "busy_ms": sum(t[1] for t in inside) / 1000,
+                "cpu_ms": sum(t[2] for t in inside) / 1000,
+            }
+        )
+    return frames
+
+
+def where_time_went(loaf: list[dict[str, Any]], top: int = 5) -> list[dict[str, Any]]:
+    """The scripts that ran longest in long animation frames, summed by what they were."""
+    total: dict[str, list[float]] = {}
+    for frame in loaf:
+        for script in frame.get("scripts", []):
+            entry = total.setdefault(script["what"], [0.0, 0.0, 0.0])
+            entry[0] += script["ms"]
+            entry[1] = max(entry[1], script["ms"])
+            entry[2] += script.get("layout") or 0.0
+    ranked = sorted(total.items(), key=lambda kv: -kv[1][0])[:top]
+    return [
+        {
+            "script": k,
+            "total_ms": round(v[0], 1),
+            "longest_ms": round(v[1], 1),
+            "forced_layout_ms": round(v[2], 1),
+        }
+        for k, v in ranked
+    ]
+
+
 def percentile(values: list[float], share: float) -> float:
     if not values:
         return 0.0
@@ -141,6 +229,10 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                     args.trace.write_bytes(trace)
                 frames: list[float] = await page.evaluate("window.__frames.slice(1)")
                 tasks: list[float] = await page.evaluate("window.__tasks")
+                loaf: list[dict[str, Any]] = await page.evaluate("window.__loaf")
+                parts: dict[str, float] = await page.evaluate(
+                    "window.smallwoodViewer ? window.smallwoodViewer.timings : {}"
+                )
                 ticks: int = await page.evaluate("window.__ticks")
                 # The viewer's board is a virtual list: it names its total, and draws
                 # only the rows in view.
@@ -155,6 +247,9 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             await server.stop()
     longest = max(frames, default=0.0)
+    work = frame_work(trace)
+    cpu = [f["cpu_ms"] for f in work]
+    slow = sorted(work, key=lambda f: -f["gap_ms"])[:5]
     return {
         "page": args.page,
         "creatures": args.creatures,
@@ -172,8 +267,18 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "longest_task_ms": round(max(tasks, default=0.0), 1),
         "trace_longest_main_task_ms": round(longest_main_task(trace), 1),
         "trace_longest_main_task_cpu_ms": round(longest_main_task(trace, "tdur"), 1),
+        "page_work_frames": len(work),
+        "page_work_p50_ms": round(percentile(cpu, 0.5), 1),
+        "page_work_p99_ms": round(percentile(cpu, 0.99), 1),
+        "page_work_max_ms": round(max(cpu, default=0.0), 1),
+        "page_work_frames_over_50ms": sum(1 for c in cpu if c > TARGET_MS),
+        "longest_frames": [{k: round(v, 1) for k, v in f.items()} for f in slow],
+        "long_animation_frames": len(loaf),
+        "long_animation_frame_scripts": where_time_went(loaf),
+        "viewer_parts_max_ms": {k: round(v, 2) for k, v in sorted(parts.items())},
         "target_ms": TARGET_MS,
         "ok": longest <= TARGET_MS,
+        "page_ok": max(cpu, default=0.0) <= TARGET_MS,
     }
 
 
@@ -202,6 +307,14 @@ def render(figures: dict[str, Any]) -> str:
             f"main thread: longest task {figures['trace_longest_main_task_ms']} ms in the trace "
             f"({figures['trace_longest_main_task_cpu_ms']} ms of its own CPU time), "
             f"{figures['long_tasks']} long tasks",
+            f"the page's own work per frame (main-thread CPU, trace): "
+            f"p50 {figures['page_work_p50_ms']} ms, p99 {figures['page_work_p99_ms']} ms, "
+            f"max {figures['page_work_max_ms']} ms, "
+            f"{figures['page_work_frames_over_50ms']} frames over 50 ms",
+            "longest frames (wall / page busy / page CPU, ms): "
+            + ", ".join(
+                f"{f['gap_ms']}/{f['busy_ms']}/{f['cpu_ms']}" for f in figures["longest_frames"]
+            ),
         ]
     )
 

@@ -16,6 +16,10 @@ export class Board {
     this.rows = []; // the pool of row elements
     this.ranking = []; // [{id, wealth, trend, rank}] after search and top-N
     this.height = 0;
+    // The scroll position as the last scroll event left it: reading `scrollTop` while
+    // drawing, after the frame's other writes, would force a layout every tick.
+    this.scrollTop = list.scrollTop;
+    list.addEventListener("scroll", () => { this.scrollTop = list.scrollTop; }, { passive: true });
     if (typeof ResizeObserver !== "undefined") {
       new ResizeObserver((entries) => {
         this.height = entries[0].contentRect.height;
@@ -52,6 +56,12 @@ export class Board {
     return row;
   }
 
+  /** Back to the top of the list (a new search or top-N). */
+  toTop() {
+    this.list.scrollTop = 0;
+    this.scrollTop = 0;
+  }
+
   /** Rank `world`'s creatures by wealth (the last of `wealth`'s series, as charted). */
   rank(world, wealth) {
     const query = this.search.value.trim().toLowerCase();
@@ -82,8 +92,8 @@ export class Board {
   /** Draw the rows in view; `selected` is the creature whose view is open. */
   render(world, selected) {
     const { list, spacer, rows, ranking } = this;
-    // Read the scroll position first and write after: no layout forced in between.
-    const scrollTop = list.scrollTop;
+    // The scroll position and height as their observers last saw them: no layout forced.
+    const scrollTop = this.scrollTop;
     const viewHeight = this.height || list.clientHeight || 600;
     const height = `${ranking.length * ROW_H}px`;
     if (spacer.style.height !== height) spacer.style.height = height;

@@ -104,6 +104,26 @@ export class LineChart {
     this.readout.style.left = `${Math.max(0, Math.min(this.width - 160, px - 80))}px`;
   }
 
+  /** The chart's ink colours from the stylesheet, read once (and again when the colour
+   * scheme changes): a style read per draw would force a style recalculation per frame. */
+  _inks() {
+    if (!this.inks) {
+      const css = getComputedStyle(this.container);
+      this.inks = {
+        ink: css.getPropertyValue("--chart-ink").trim() || "#888",
+        gridInk: css.getPropertyValue("--chart-grid").trim() || "rgba(128,128,128,0.25)",
+      };
+      if (!this.schemeWatch && typeof matchMedia === "function") {
+        this.schemeWatch = matchMedia("(prefers-color-scheme: light)");
+        this.schemeWatch.addEventListener?.("change", () => {
+          this.inks = null;
+          this.schedule();
+        });
+      }
+    }
+    return this.inks;
+  }
+
   schedule() {
     if (this.pending) return;
     this.pending = true;
@@ -161,9 +181,7 @@ export class LineChart {
 
     }
 
-    const css = getComputedStyle(this.container);
-    const ink = css.getPropertyValue("--chart-ink").trim() || "#888";
-    const gridInk = css.getPropertyValue("--chart-grid").trim() || "rgba(128,128,128,0.25)";
+    const { ink, gridInk } = this._inks();
     this.geometry = { left, plotW, x0, x1, px };
 
     // Legends: a bar along the top of the plot from the tick a legend began to its end.

@@ -64,7 +64,10 @@ export class CreatureView {
       ["stores", Object.entries(c.stores).map(([g, n]) => `${g} ${n}`).join(", ")],
       ["state", c.status === "exiled" ? `exiled, returns at tick ${c.returns ?? "?"}` : "in the Wood"],
     ];
-    $("cv-facts").replaceChildren(...facts.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })]));
+    // Lists are rebuilt only when what they show changed, not on every tick.
+    if (changed($("cv-facts"), facts.flat().join("\u0000"))) {
+      $("cv-facts").replaceChildren(...facts.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })]));
+    }
     const ticks = history.ticks;
     const docs = history.docs;
     const pick = (f) => docs.map((d) => (d && d[id] ? f(d[id]) : null));
@@ -90,12 +93,23 @@ export class CreatureView {
         h("span", { class: "swatch", style: `background:${goodColor(world, g)}` }), g)));
     }
     const trades = tape.trades.filter((t) => t.buyer === id || t.seller === id).slice(-30).reverse();
-    $("cv-trades").replaceChildren(...(trades.length ? trades.map((t) => h("li", { "data-tick": String(t.tick) },
-      h("span", { class: "muted", text: `#${t.tick} ` }),
-      t.buyer === id ? `bought ${t.qty} ${t.good} from ${nameOf(world, t.seller)}` : `sold ${t.qty} ${t.good} to ${nameOf(world, t.buyer)}`,
-      ` at ${fmt(t.price)}`)) : [h("li", { class: "muted", text: "no trades seen yet" })]));
+    if (changed($("cv-trades"), `${id}:${trades.length}:${trades[0]?.tick}:${trades[0]?.price}:${trades[0]?.qty}`)) {
+      $("cv-trades").replaceChildren(...(trades.length ? trades.map((t) => h("li", { "data-tick": String(t.tick) },
+        h("span", { class: "muted", text: `#${t.tick} ` }),
+        t.buyer === id ? `bought ${t.qty} ${t.good} from ${nameOf(world, t.seller)}` : `sold ${t.qty} ${t.good} to ${nameOf(world, t.buyer)}`,
+        ` at ${fmt(t.price)}`)) : [h("li", { class: "muted", text: "no trades seen yet" })]));
+    }
     const said = tape.gossip.filter((g) => g.creature === id).slice(-20).reverse();
-    $("cv-gossip").replaceChildren(...(said.length ? said.map((g) => h("li", {}, h("span", { class: "muted", text: `#${g.tick} ` }), `“${g.text}”`))
-      : [h("li", { class: "muted", text: "nothing said yet" })]));
+    if (changed($("cv-gossip"), `${id}:${said.length}:${said[0]?.tick}:${said[0]?.text}`)) {
+      $("cv-gossip").replaceChildren(...(said.length ? said.map((g) => h("li", {}, h("span", { class: "muted", text: `#${g.tick} ` }), `“${g.text}”`))
+        : [h("li", { class: "muted", text: "nothing said yet" })]));
+    }
   }
+}
+
+/** Whether `key` differs from what `el` last showed (and remember it). */
+function changed(el, key) {
+  if (el.__shown === key) return false;
+  el.__shown = key;
+  return true;
 }

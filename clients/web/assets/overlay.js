@@ -11,7 +11,7 @@
 //   cta       the title widget's call to action, e.g. "join at wood.example/play"
 //   badge     on (default): the world state badge; trouble: only when not live; off
 //   speed     ticker speed in pixels a second (20 to 400, default 90)
-import { WoodStream, fmt, h, renderBadge, serverBase, setText } from "./wood.js";
+import { WoodStream, chooseServer, fmt, h, pageBase, renderBadge, setText, showRefusal } from "./wood.js";
 
 const params = new URLSearchParams(location.search);
 const KNOWN_WIDGETS = ["moments", "prices", "ticker", "mood", "title"];
@@ -79,7 +79,9 @@ if (problems.length) {
 }
 
 const $ = (id) => document.getElementById(id);
-const stream = new WoodStream({ base: serverBase() });
+// `?server=` only where this page's server allows it: nothing connects before the answer.
+const server = await chooseServer();
+const stream = new WoodStream({ base: server.base ?? pageBase() });
 const previous = new Map();
 const fortunes = new Map();
 
@@ -290,4 +292,5 @@ stream.addEventListener("status", (e) => {
   $("badge").hidden = BADGE === "off" || (BADGE === "trouble" && e.detail.status === "live");
 });
 window.smallwood = stream;
-stream.start();
+if (server.base) stream.start();
+else showRefusal(server.refused, $("dev-hint"));

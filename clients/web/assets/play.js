@@ -1,7 +1,9 @@
 // The play page: the bot protocol's first client, driven by a person.
 // join {token} → joined; each tick turn {tick, deadline_ms, observation} → act {tick, offers, gossip}.
 import { OrderLog, note as noteIn, reasonText } from "./orders.js";
-import { WoodStream, fmt, h, renderBadge, safeText, serverBase, socketUrl } from "./wood.js";
+import {
+  WoodStream, chooseServer, fmt, h, pageBase, renderBadge, safeText, showRefusal, socketUrl,
+} from "./wood.js";
 
 const MAX_OFFERS = 3;
 const FINAL_CLOSE = { 4000: "another connection took this creature", 4001: "the token was revoked" };
@@ -264,7 +266,7 @@ function setBadge() {
 }
 
 function connect() {
-  const ws = new WebSocket(socketUrl("ws/bot", serverBase()));
+  const ws = new WebSocket(socketUrl("ws/bot", server.base));
   socket = ws;
   link = "connecting";
   showWho();
@@ -375,23 +377,45 @@ function receive(msg) {
 
 $("offers").append(...Array.from({ length: MAX_OFFERS }, (_, i) => offerRow(i)));
 
-const stream = new WoodStream({ base: serverBase() });
+// `?server=` only where this page's server allows it: a bot token never goes anywhere else.
+const server = await chooseServer();
+const stream = new WoodStream({ base: server.base ?? pageBase() });
 let world = null;
 stream.addEventListener("status", setBadge);
+// The bot socket's `joined` may come before the viewer stream's first world: the header
+// names the creature by its id until the world (or the first turn) says its name.
+function learnName() {
+  const name = world?.creatures?.[heldId]?.name;
+  if (heldId && !heldName && name) {
+    heldName = name;
+    showWho();
+  }
+}
 stream.addEventListener("snapshot", (e) => {
   world = e.detail.world;
+  learnName();
   suggestPrices();
 });
 stream.addEventListener("delta", (e) => {
   world = e.detail.world;
+  learnName();
   suggestPrices();
 });
 window.smallwood = stream;
-stream.start();
+if (server.base) {
+  stream.start();
+} else {
+  showRefusal(server.refused);
+  $("join-button").disabled = true;
+}
 
 function join() {
   token = $("token").value.trim();
   if (!token) return;
+  if (!server.base) {
+    note("error", `not joining: ${server.refused}`);
+    return;
+  }
   wanted = true;
   attempts = 0;
   $("join-button").disabled = true;

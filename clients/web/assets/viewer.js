@@ -10,7 +10,8 @@ import { CreatureView } from "./creature_view.js";
 import { seasonIcon } from "./icons.js";
 import { HISTORY_POINTS, emptyHistory, extendHistory, historyFrom, perYear, wealthOf } from "./series.js";
 import {
-  SEASON_COLORS, WoodStream, fetchHistory, fmt, goodColor, h, renderBadge, serverBase, setText,
+  SEASON_COLORS, WoodStream, chooseServer, fetchHistory, fmt, goodColor, h, pageBase, renderBadge, setText,
+  showRefusal,
 } from "./wood.js";
 
 const TICKER_ROWS = 40;
@@ -18,7 +19,9 @@ const FEED_ROWS = 60;
 const CREATURE_TAPE = 400; // trades and gossip kept for creature views
 
 const $ = (id) => document.getElementById(id);
-const base = serverBase();
+// `?server=` only where this page's server allows it: nothing connects before the answer.
+const server = await chooseServer();
+const base = server.base ?? pageBase();
 const stream = new WoodStream({ base });
 const boards = new Map();
 const chronicle = new Chronicle($("chronicle"));
@@ -51,7 +54,7 @@ for (const id of ["creature-search", "creature-top"]) {
   $(id).addEventListener("input", () => {
     if (!stream.world) return;
     board.rank(stream.world, history.wealth);
-    $("creatures").scrollTop = 0;
+    board.toTop();
     board.render(stream.world, creatureView.selected);
   });
 }
@@ -351,4 +354,5 @@ window.smallwoodViewer = {
   openCreature, closeCreature: () => creatureView.close(), charts: () => [...boards.values()].map((r) => r.chart),
   views: creatureView.views, timings,
 };
-stream.start();
+if (server.base) stream.start();
+else showRefusal(server.refused);

@@ -25,10 +25,110 @@ export function socketUrl(path, base = location.href) {
   return url;
 }
 
-/** Where the server lives: the page's own origin, or `?server=http://host:port/`. */
-export function serverBase() {
-  const given = new URLSearchParams(location.search).get("server");
-  return given ? new URL(given.endsWith("/") ? given : given + "/", location.href).href : new URL(".", location.href).href;
+/** The page's own server: the folder the page was served from (so a path prefix works). */
+export function pageBase(page = location.href) {
+  return new URL(".", page).href;
+}
+
+const SERVER_SCHEMES = { "http:": "http:", "https:": "https:", "ws:": "http:", "wss:": "https:" };
+
+/** An origin as the browser writes it (`https://example.org`), or null for a non-URL. */
+function originOf(text) {
+  try {
+    const url = new URL(String(text).trim());
+    return url.protocol in SERVER_SCHEMES ? url.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Where a page given `?server=` (`given`: the raw value; null when absent) may connect, by
+ * the rule every page follows: its own origin always, another only when the server that
+ * served the page lists it (`allowed`: the origins from its `GET api/origins`, the
+ * operator's SMALLWOOD_ORIGINS; null when that list could not be read, which refuses every
+ * other origin). A page must never carry a viewer, let alone a bot token, to a host its
+ * operator did not name. Returns {base} (the server's folder, as an http(s) URL) or
+ * {refused, malformed} with the reason in words.
+ */
+export function serverChoice(given, page = location.href, allowed = []) {
+  if (given === null || given === undefined) return { base: pageBase(page) };
+  const shown = safeText(given).slice(0, 200);
+  let url;
+  try {
+    url = new URL(String(given).trim());
+  } catch {
+    return { malformed: true, refused: `?server=${shown} is not a URL: write it whole, e.g. ?server=http://host:8765/` };
+  }
+  if (!(url.protocol in SERVER_SCHEMES)) {
+    return { malformed: true, refused: `?server=${shown} is not an http(s) or ws(s) URL` };
+  }
+  if (url.username || url.password) {
+    return { malformed: true, refused: `?server=${shown} carries a user name or password: refused` };
+  }
+  url.protocol = SERVER_SCHEMES[url.protocol];
+  url.search = "";
+  url.hash = "";
+  if (!url.pathname.endsWith("/")) url.pathname += "/";
+  const own = new URL(page).origin;
+  if (url.origin === own) return { base: url.href };
+  if (allowed === null) {
+    return { refused: `This page could not ask its server which other servers it may use, so ?server=${url.origin} is refused` };
+  }
+  const listed = new Set(allowed.map(originOf).filter(Boolean));
+  if (listed.has(url.origin)) return { base: url.href };
+  const others = listed.size ? ` and ${[...listed].sort().join(", ")}` : "";
+  return {
+    refused: `This server does not let its pages connect to ${url.origin}: only to its own (${own})${others}. ` +
+      "Its operator can allow more with SMALLWOOD_ORIGINS.",
+  };
+}
+
+/** The origins, beside its own, the page's server lets its pages use; null when unknown. */
+export async function allowedOrigins(page = location.href) {
+  try {
+    const res = await fetch(new URL("api/origins", pageBase(page)), { cache: "no-store" });
+    if (!res.ok) return null;
+    const body = await res.json();
+    return Array.isArray(body?.origins) ? body.origins.map(String) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Where this page connects: `serverChoice` for the page's own `?server=`, asking its server
+ * for the allowed origins only when another origin is named. Nothing connects before this.
+ */
+export async function chooseServer(page = location.href) {
+  const params = new URL(page).searchParams;
+  const given = params.has("server") ? params.get("server") : null;
+  const first = serverChoice(given, page, []);
+  if (first.base || first.malformed) return first;
+  return serverChoice(given, page, await allowedOrigins(page));
+}
+
+/**
+ * Say, on the page and in the console, that the server named by `?server=` was refused:
+ * a banner at the top (`#server-refused`; inside `box` when given), the badge, and
+ * `body[data-server="refused"]`.
+ */
+export function showRefusal(message, box = null) {
+  console.error(`smallwood: ${message}`);
+  document.body.dataset.server = "refused";
+  const line = h("div", { id: "server-refused", class: "server-refused", role: "alert" },
+    h("strong", { text: "Not connected. " }), h("span", { text: message }));
+  document.getElementById("server-refused")?.remove();
+  if (box) {
+    box.append(line); // the overlay's dev hint
+    box.hidden = false;
+  } else {
+    document.body.prepend(line);
+  }
+  const badge = document.getElementById("badge");
+  if (badge) renderBadge(badge, "refused", message);
+  const tick = document.getElementById("tick");
+  if (tick) setText(tick, "not connected");
 }
 
 /**
@@ -65,7 +165,10 @@ export function worldState(link, hasWorld, server, silentMs) {
   return status === "degraded" ? "degraded" : "live";
 }
 
-/** Draw the state badge: a CSS-drawn mark, the state's word and, as a title, why. */
+/**
+ * Draw the state badge: a CSS-drawn mark, the state's word and, as a title, why. Beside the
+ * world states, "refused": the page was pointed (`?server=`) at a server it may not use.
+ */
 export function renderBadge(el, state, reason = "") {
   if (el.dataset.status !== state) el.dataset.status = state;
   setText(el, WORLD_STATES[state] || state);
@@ -79,7 +182,7 @@ export function renderBadge(el, state, reason = "") {
  * - "status": detail {status, tick, reason}; status is one of WORLD_STATES
  */
 export class WoodStream extends EventTarget {
-  constructor({ base = serverBase(), minDelay = 500, maxDelay = 8000 } = {}) {
+  constructor({ base = pageBase(), minDelay = 500, maxDelay = 8000 } = {}) {
     super();
     this.base = base;
     this.minDelay = minDelay;
@@ -207,7 +310,7 @@ export class WoodStream extends EventTarget {
 }
 
 /** Fetch `/api/history` (price series for charts); null when the server has none. */
-export async function fetchHistory(base = serverBase(), last = 300) {
+export async function fetchHistory(base = pageBase(), last = 300) {
   try {
     const res = await fetch(new URL(`api/history?last=${last}`, base));
     return res.ok ? await res.json() : null;
