@@ -45,6 +45,7 @@ from websockets.asyncio.client import connect
 from server.serve import ServeConfig
 
 from .live import Child, ServerProcess, frame_seq, raise_fd_limit, rss_kib, summary
+from .probes import STALL_S, LoopProbe
 
 ON_TIME_MS = 20.0
 """A tick is on time when it begins at most this long after its scheduled instant."""
@@ -89,10 +90,21 @@ class LoadStats:
     slowloris_closed: int = 0
     """Slowloris sockets the server closed (cap or idle timeout)."""
     healthz_ms: list[float] = field(default_factory=list)
+    healthz_connect_ms: list[float] = field(default_factory=list)
+    """Of each `/healthz`, the part until the connection was open (accept, handshake)."""
+    loop: dict[str, Any] = field(default_factory=dict)
+    """The load process's own loop lag (`probes.LoopProbe.report`): its part of the lateness
+    it measures."""
     refused: Counter[str] = field(default_factory=Counter)
     """Error frames the server sent, by code."""
     failures: Counter[str] = field(default_factory=Counter)
     """Connections that failed or ended early, by exception."""
+    failure_text: dict[str, str] = field(default_factory=dict)
+    """The first message of each kind of failure."""
+
+    def failed(self, kind: str, exc: BaseException) -> None:
+        self.failures[kind] += 1
+        self.failure_text.setdefault(kind, f"{type(exc).__name__}: {exc}"[:300])
 
 
 def run(
@@ -104,8 +116,12 @@ def run(
     storm: int = 100,
     slowloris: int = 300,
     storm_every: float = STORM_EVERY,
+    trace_memory: bool = False,
 ) -> dict[str, Any]:
-    """Soak one server for `seconds`; the figures as one JSON-able dict."""
+    """Soak one server for `seconds`; the figures as one JSON-able dict.
+
+    `trace_memory`: trace the server's allocations from warm-up to the end (slow: for
+    finding what grows, not for the figures)."""
     raise_fd_limit(viewers + bots + storm + slowloris)
     per_address = viewers + storm + 64  # the load's own viewers fit; the slowloris does not
     env = {**EDGE_ENV, "SMALLWOOD_CONNECTIONS_PER_ADDRESS": str(per_address)}
@@ -115,7 +131,7 @@ def run(
         data_dir = Path(tmp) / "data"
         config = ServeConfig(data_dir=data_dir, port=0, tick=period, seed=1, admin_token=ADMIN)
         try:
-            server = ServerProcess(config)
+            server = ServerProcess(config, probes=True, memory=trace_memory)
         finally:
             for k, v in saved.items():
                 if v is None:
@@ -143,6 +159,7 @@ def run(
                 while not load.ready(min(1.0, seconds / 8)):
                     if not rss_warm and time.monotonic() - began >= warm_at:
                         rss_warm = rss_kib(server.pid)
+                        server.mark_memory()
                     if time.monotonic() - began > seconds + 60:
                         raise RuntimeError("the soak load did not finish")
                 stats: LoadStats = load.recv(1)
@@ -184,6 +201,8 @@ def run(
         "refused": dict(stats.refused),
         "failures": dict(stats.failures),
         "server_errors": record.errors,
+        "server_error_lines": record.error_lines,
+        "failure_text": stats.failure_text,
         "errors": errors,
         "rss_kib": {
             "start": rss_start,
@@ -203,6 +222,16 @@ def run(
             "closed_by_server": stats.slowloris_closed,
         },
         "healthz_ms": health,
+        "healthz_connect_ms": summary(stats.healthz_connect_ms, 1)
+        if stats.healthz_connect_ms
+        else None,
+        "healthz_handler_ms": summary(record.healthz_handler_ms, 3)
+        if record.healthz_handler_ms
+        else None,
+        "server_loop": record.loop,
+        "load_loop": stats.loop,
+        "memory_growth": record.memory_growth,
+        "phase_ms": record.phase_ms,
         "disk": {
             "bytes": disk,
             "bytes_per_tick": round(per_tick),
@@ -278,7 +307,13 @@ async def _load(
     if slowloris:
         tasks += [asyncio.create_task(_slowloris(url, stop_at, stats)) for _ in range(slowloris)]
     tasks.append(asyncio.create_task(_healthz(url, stop_at, stats)))
-    await asyncio.gather(*tasks)
+    probe = LoopProbe()
+    probe.start()
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        await probe.stop()
+        stats.loop = probe.report(top=5)
 
 
 async def _storms(
@@ -310,7 +345,7 @@ async def _storm_viewer(url: str, since: int, stats: LoadStats) -> None:
                 expected = seq + 1
                 seen += 1
     except Exception as exc:
-        stats.failures[f"storm {type(exc).__name__}"] += 1
+        stats.failed(f"storm {type(exc).__name__}", exc)
 
 
 async def _slowloris(url: str, stop_at: float, stats: LoadStats) -> None:
@@ -350,12 +385,13 @@ async def _healthz(url: str, stop_at: float, stats: LoadStats) -> None:
         began = time.perf_counter()
         try:
             reader, writer = await asyncio.open_connection(host, int(port))
+            stats.healthz_connect_ms.append((time.perf_counter() - began) * 1000)
             writer.write(request)
             await asyncio.wait_for(reader.read(), 10)
             writer.close()
             stats.healthz_ms.append((time.perf_counter() - began) * 1000)
         except (OSError, TimeoutError) as exc:
-            stats.failures[f"healthz {type(exc).__name__}"] += 1
+            stats.failed(f"healthz {type(exc).__name__}", exc)
         await asyncio.sleep(1.0)
 
 
@@ -407,7 +443,7 @@ async def _viewer(url: str, since: int | None, last_seq: list[int], stats: LoadS
     except (asyncio.CancelledError, TimeoutError):
         raise
     except Exception as exc:
-        stats.failures[f"viewer {type(exc).__name__}"] += 1
+        stats.failed(f"viewer {type(exc).__name__}", exc)
 
 
 async def _bot(url: str, i: int, seed: int, stop_at: float, stats: LoadStats) -> None:
@@ -432,7 +468,7 @@ async def _bot(url: str, i: int, seed: int, stop_at: float, stats: LoadStats) ->
         except TimeoutError:
             pass
         except Exception as exc:
-            stats.failures[f"bot {type(exc).__name__}"] += 1
+            stats.failed(f"bot {type(exc).__name__}", exc)
             await asyncio.sleep(0.5)
         token = held[0]
 
@@ -505,6 +541,29 @@ def render(figures: dict[str, Any]) -> str:
             f"{f['disk']['kept_mb_per_day_at_1_tick_per_s']} MB a day",
             f"errors: {f['errors']} (failures {f['failures'] or 'none'}, server logged "
             f"{f['server_errors']})",
-            "ok" if f["ok"] else "NOT OK",
+            _loop_line("server loop", f["server_loop"]),
+            _loop_line("load loop", f["load_loop"]),
+            f"/healthz: connect {_ms(f['healthz_connect_ms'])}; handler alone "
+            f"{_ms(f['healthz_handler_ms'])}; phases after decisions (mean ms a tick) "
+            f"{f['phase_ms']}",
         ]
+        + [f"  stall {line}" for line in f["server_loop"].get("stall_stacks", [])[:8]]
+        + [f"  memory {line}" for line in f["memory_growth"]]
+        + [f"  server: {line}" for line in f["server_error_lines"]]
+        + [f"  load: {kind}: {text}" for kind, text in f["failure_text"].items()]
+        + ["ok" if f["ok"] else "NOT OK"]
+    )
+
+
+def _ms(s: dict[str, float | None] | None) -> str:
+    return f"p50 {s['p50']} ms p99 {s['p99']} ms max {s['max']} ms" if s else "not measured"
+
+
+def _loop_line(name: str, loop: dict[str, Any]) -> str:
+    if not loop:
+        return f"{name}: not measured"
+    return (
+        f"{name}: lag {_ms(loop['lag_ms'])}; {loop['stalls']} stalls over "
+        f"{STALL_S * 1000:g} ms, {loop['stall_wall_ms']} ms in all, of which "
+        f"{loop['stall_cpu_ms']} ms on its CPU (the rest waiting for a core)"
     )
