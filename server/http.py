@@ -159,7 +159,8 @@ async def viewer_socket(request: web.Request) -> web.StreamResponse:
     if given.isascii() and given.lstrip("-").isdigit() and len(given) < 20:
         since = int(given)
     ws = web.WebSocketResponse(compress=False, max_msg_size=VIEWER_FRAME_BYTES, heartbeat=HEARTBEAT)
-    await ws.prepare(request)
+    if not await upgrade(ws, request):
+        return web.Response(status=400)  # nobody reads it: aiohttp only logs the access
     hub = request.app[HUB]
     metrics = request.app[METRICS]
     status = request.query.get("status") == "1"  # opt in to `status` frames
@@ -195,7 +196,8 @@ async def bot_socket(request: web.Request) -> web.StreamResponse:
     if (refused := foreign(request)) is not None:
         return refused
     ws = web.WebSocketResponse(compress=False, max_msg_size=BOT_FRAME_BYTES, heartbeat=HEARTBEAT)
-    await ws.prepare(request)
+    if not await upgrade(ws, request):
+        return web.Response(status=400)  # nobody reads it: aiohttp only logs the access
     relay = request.app[RELAY]
     session = relay.connected(WebSocketSink(ws, request.transport), request.remote or "")
     request.app[CLOCK].poke()
@@ -227,6 +229,17 @@ async def bot_socket(request: web.Request) -> web.StreamResponse:
         relay.disconnected(session)
         await finish_writer(writer)
     return ws
+
+
+async def upgrade(ws: web.WebSocketResponse, request: web.Request) -> bool:
+    """Answer the websocket handshake; False when the peer is already gone (a client may
+    leave at any moment, mid-handshake too: that is counted, not logged as an error)."""
+    try:
+        await ws.prepare(request)
+    except ConnectionResetError:
+        request.app[METRICS].closed.inc(reason="gone_in_handshake")
+        return False
+    return True
 
 
 async def finish_writer(writer: asyncio.Task[None]) -> None:
