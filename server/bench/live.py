@@ -142,6 +142,7 @@ class ServerProcess:
         """`probes`: run a `probes.LoopProbe` and time `/healthz`'s handler once a second;
         `memory`: trace allocations (slow) from `mark_memory()` to the end."""
         self.child = Child(_server_main, config, probes, memory, name="smallwood-bench-server")
+        self.memory = memory
         message = self.child.recv(START_TIMEOUT)
         if message[0] != "ready":
             self.child.join()
@@ -163,7 +164,8 @@ class ServerProcess:
     def stop(self) -> ServerRecord:
         """Stop the server (it commits its last tick) and return what it recorded."""
         self.child.send("stop")
-        record: ServerRecord = self.child.recv(60)
+        # Diffing traced allocations on a loaded machine takes minutes.
+        record: ServerRecord = self.child.recv(600 if self.memory else 60)
         self.child.join()
         return record
 
@@ -187,6 +189,8 @@ async def _serve_instrumented(
     errors = _ErrorCount()
     logging.getLogger().addHandler(errors)
     mem = MemoryProbe() if memory else None
+    if mem is not None:
+        mem.start()  # from the start: see `MemoryProbe`
     server = await start(config)
     record = ServerRecord()
     hub, clock = server.hub, server.clock
@@ -220,7 +224,6 @@ async def _serve_instrumented(
     conn.send(("ready", server.port, server.admin_token, server.bot_tokens))
     while (message := await asyncio.to_thread(conn.recv)) != "stop":
         if message == "mark" and mem is not None:
-            mem.start()
             mem.mark()
     if timer is not None:
         timer.cancel()
@@ -252,10 +255,9 @@ async def _time_healthz(runner: Any, record: ServerRecord) -> None:
 
     from .probes import handler_ms  # noqa: PLC0415
 
-    app = runner.app
+    request = make_mocked_request("GET", "/healthz", app=runner.app)  # one: mocks are big
     while True:
         await asyncio.sleep(1.0)
-        request = make_mocked_request("GET", "/healthz", app=app)
         record.healthz_handler_ms.append(await handler_ms(healthz(request)))
 
 

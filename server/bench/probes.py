@@ -135,9 +135,13 @@ async def handler_ms(call: Awaitable[object]) -> float:
 
 
 class MemoryProbe:
-    """tracemalloc from `start()`; `mark()` takes the baseline, `growth()` diffs against it."""
+    """tracemalloc from `start()`; `mark()` takes the baseline, `growth()` diffs against it.
 
-    def __init__(self, frames: int = 1) -> None:
+    Start it well before the mark (at the server's start): what is allocated before tracing
+    starts is invisible, so a bounded buffer refilled after a late start would look like
+    growth."""
+
+    def __init__(self, frames: int = 4) -> None:
         self.frames = frames
         self.baseline: tracemalloc.Snapshot | None = None
 
@@ -156,15 +160,18 @@ class MemoryProbe:
         if self.baseline is None or not tracemalloc.is_tracing():
             return []
         now = self._snapshot()
-        stats = now.compare_to(self.baseline, "lineno")
+        stats = now.compare_to(self.baseline, "traceback")
         traced = tracemalloc.get_traced_memory()[0]
-        lines = [f"traced now {traced // 1024} KiB"]
+        total = sum(stat.size_diff for stat in stats)
+        lines = [f"traced now {traced // 1024} KiB, {total / 1024:+.1f} KiB since the mark"]
         for stat in stats[:top]:
-            frame = stat.traceback[0]
-            lines.append(
-                f"{stat.size_diff / 1024:+.1f} KiB ({stat.count_diff:+d} blocks) "
-                f"{_short(frame.filename)}:{frame.lineno}"
-            )
+            frames = list(stat.traceback)  # innermost first
+            # The line that allocated, and the project's own frame that asked for it.
+            ours = next((f for f in frames if "/server/" in f.filename), None)
+            where = f"{_short(frames[0].filename)}:{frames[0].lineno}"
+            if ours is not None and ours is not frames[0]:
+                where += f" < {_short(ours.filename)}:{ours.lineno}"
+            lines.append(f"{stat.size_diff / 1024:+.1f} KiB ({stat.count_diff:+d} blocks) {where}")
         tracemalloc.stop()
         return lines
 

@@ -33,6 +33,7 @@ import random
 import sqlite3
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -54,8 +55,8 @@ BOT_STAY_S = (3.0, 12.0)
 GOODS = ("acorns", "berries", "mushrooms", "honey", "firewood")
 ADMIN = "soak-admin-token"
 WARM_SHARE = 0.25
-"""Memory is also read this far into the run, once connections and buffers are up (or once
-the server's history of chart points is full, if that comes later, up to half the run)."""
+"""Memory is also read this far into the run, once connections and buffers are up, and once
+the server's history of chart points is full (or half-way through the run at the latest)."""
 HISTORY_POINTS = 10_000
 """Points the server's chart history holds (`server.serve.HISTORY_POINTS`): it grows until
 then, by design."""
@@ -153,12 +154,14 @@ def run(
                 name="smallwood-bench-soak",
             )
             began = time.monotonic()
-            warm_at = min(seconds / 2, max(seconds * WARM_SHARE, HISTORY_POINTS * period * 1.05))
+            warm_at = 0.0
             rss_warm = 0
             try:
                 while not load.ready(min(1.0, seconds / 8)):
-                    if not rss_warm and time.monotonic() - began >= warm_at:
+                    elapsed = time.monotonic() - began
+                    if not rss_warm and _warm(server.url, elapsed, seconds):
                         rss_warm = rss_kib(server.pid)
+                        warm_at = elapsed
                         server.mark_memory()
                     if time.monotonic() - began > seconds + 60:
                         raise RuntimeError("the soak load did not finish")
@@ -248,6 +251,21 @@ def run(
         and bool(lateness)
         and (health is None or (health["max"] or 0) < 1000),
     }
+
+
+def _warm(url: str, elapsed: float, seconds: float) -> bool:
+    """Whether the server is warm: a quarter of the run gone and its chart history full
+    (`HISTORY_POINTS` ticks, however slowly a loaded machine ticks), or half the run gone."""
+    if elapsed >= seconds / 2:
+        return True
+    if elapsed < seconds * WARM_SHARE:
+        return False
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=5) as response:
+            tick = int(orjson.loads(response.read())["tick"])
+    except (OSError, ValueError, KeyError):
+        return False
+    return tick >= HISTORY_POINTS * 1.05
 
 
 def _traces_bytes(data_dir: Path) -> int:
@@ -456,11 +474,16 @@ async def _bot(url: str, i: int, seed: int, stop_at: float, stats: LoadStats) ->
         if stay <= 0:
             break
         stats.bot_sessions += 1
-        join: dict[str, Any] = {"type": "join"}
+        # With its token, and its creature's description in case the Wood has not taken
+        # it in yet (the welcome was full): the server holds it, or spawns it again.
+        join: dict[str, Any] = {
+            "type": "join",
+            "name": f"Soaker {i}",
+            "species": "vole",
+            "produces": good,
+        }
         if token:
             join["token"] = token
-        else:
-            join.update(name=f"Soaker {i}", species="vole", produces=good)
         held = [token]
         try:
             async with asyncio.timeout(stay):
