@@ -108,6 +108,8 @@ class ServerRecord:
     """With `memory`: the source lines whose allocations grew most after the mark."""
 
 
+RECORD_BYTES = 32
+"""What the instrumented server keeps a tick for the benchmark (five array columns)."""
 KEEP_ERRORS = 20
 """Error records a benchmark server keeps the text of (all of them are counted)."""
 

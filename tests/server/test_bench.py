@@ -63,6 +63,8 @@ def test_soak_smoke() -> None:
     assert figures["healthz_ms"]["max"] < 1000
     assert figures["disk"]["bytes_per_tick"] > 0
     assert figures["server_error_lines"] == [] and figures["failure_text"] == {}
+    assert figures["verdicts"]["no_missed_deltas"] and figures["verdicts"]["no_errors"]
+    assert figures["ok"] == all(figures["verdicts"].values())
     # The probes: the server's loop and the load's, and /healthz's handler on its own.
     for loop in (figures["server_loop"], figures["load_loop"]):
         assert loop["lag_ms"]["p50"] is not None and loop["stall_cpu_ms"] <= loop["stall_wall_ms"]
