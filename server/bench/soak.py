@@ -22,6 +22,14 @@ connections up) and at the end (from /proc/PID/status), and
 errors: frames the server refused, connections that failed, and errors the server logged;
 the data dir's size at the end (bytes a tick, and what that makes a day at one tick a
 second); the slowest `/healthz`, and the slowloris sockets the server closed.
+
+To tell the server's own work from a loaded machine's, both processes run a
+`probes.LoopProbe` (loop lag, and of each stall the CPU the loop spent versus the time it
+waited for a core, with the stacks that stalled it), and the server times `/healthz`'s
+handler alone once a second. Every error is printed (the server's log lines with where
+they broke, the load's first failure of each kind). `trace_memory` diffs tracemalloc from
+warm-up to the end, by traceback (slow: for finding what grows, not for the figures).
+Each promise is judged apart (`verdicts`); `ok` is all of them.
 """
 
 from __future__ import annotations
