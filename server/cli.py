@@ -265,6 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
     bsoak.add_argument(
         "--slowloris", type=int, default=300, help="slow-header sockets (default 300)"
     )
+    bsoak.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="trace the server's allocations after warm-up and list what grew (slow)",
+    )
     bsoak.add_argument("--json", action="store_true", help="print one JSON object")
     bsoak.set_defaults(run=_bench_soak)
 
@@ -633,6 +638,7 @@ def _bench_soak(args: argparse.Namespace) -> int:
         period=args.tick,
         storm=max(0, args.storm),
         slowloris=max(0, args.slowloris),
+        trace_memory=args.trace_memory,
     )
     print(orjson.dumps(figures).decode() if args.json else soak.render(figures))
     return 0 if figures["ok"] else 1

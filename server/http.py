@@ -30,7 +30,7 @@ from .guard import EdgeLimits, origin_allowed
 from .history import History
 from .hub import Hub
 from .limits import BOT_FRAME_BYTES
-from .live.viewers import HEARTBEAT, WebSocketSink, finish_writer, serve_viewer
+from .live.viewers import HEARTBEAT, WebSocketSink, finish_writer, serve_viewer, upgrade
 from .metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,8 @@ async def bot_socket(request: web.Request) -> web.StreamResponse:
     if (refused := foreign(request)) is not None:
         return refused
     ws = web.WebSocketResponse(compress=False, max_msg_size=BOT_FRAME_BYTES, heartbeat=HEARTBEAT)
-    await ws.prepare(request)
+    if not await upgrade(ws, request, request.app[METRICS]):
+        return web.Response(status=400)  # nobody reads it: aiohttp only logs the access
     relay = request.app[RELAY]
     session = relay.connected(WebSocketSink(ws, request.transport), request.remote or "")
     request.app[CLOCK].poke()

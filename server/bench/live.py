@@ -20,6 +20,8 @@ import math
 import multiprocessing
 import os
 import time
+import traceback
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -94,24 +96,55 @@ class ServerRecord:
     """Viewer backlogs dropped for a snapshot (slow readers)."""
     errors: int = 0
     """Records of level ERROR or worse the server logged."""
+    error_lines: list[str] = field(default_factory=list)
+    """The first `KEEP_ERRORS` of them as logged (message, and the traceback's last line)."""
     phase_ms: dict[str, float] = field(default_factory=dict)
     """Mean milliseconds per tick of each phase after decisions: step, commit, publish."""
+    loop: dict[str, Any] = field(default_factory=dict)
+    """With `probes`: the loop's lag and stalls (`probes.LoopProbe.report`)."""
+    healthz_handler_ms: list[float] = field(default_factory=list)
+    """With `probes`: `/healthz`'s handler timed on the live app once a second."""
+    memory_growth: list[str] = field(default_factory=list)
+    """With `memory`: the source lines whose allocations grew most after the mark."""
+
+
+RECORD_BYTES = 32
+"""What the instrumented server keeps a tick for the benchmark (five array columns)."""
+KEEP_ERRORS = 20
+"""Error records a benchmark server keeps the text of (all of them are counted)."""
 
 
 class _ErrorCount(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.count = 0
+        self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.count += 1
+        if len(self.lines) < KEEP_ERRORS:
+            line = f"{record.levelname} {record.name}: {record.getMessage()}"
+            if record.exc_info and record.exc_info[1] is not None:
+                exc = record.exc_info[1]
+                frames = traceback.extract_tb(exc.__traceback__)
+                # Where it broke, and the server's own frame that led there.
+                ours = [f for f in frames if "/server/" in f.filename]
+                chain = ([ours[-1]] if ours else []) + frames[-1:]
+                where = " -> ".join(
+                    f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in chain
+                )
+                line += f" ({type(exc).__name__}: {exc} at {where})"
+            self.lines.append(line)
 
 
 class ServerProcess:
     """`smallwood serve` in a child process, instrumented (see the module docstring)."""
 
-    def __init__(self, config: ServeConfig) -> None:
-        self.child = Child(_server_main, config, name="smallwood-bench-server")
+    def __init__(self, config: ServeConfig, *, probes: bool = False, memory: bool = False) -> None:
+        """`probes`: run a `probes.LoopProbe` and time `/healthz`'s handler once a second;
+        `memory`: trace allocations (slow) from `mark_memory()` to the end."""
+        self.child = Child(_server_main, config, probes, memory, name="smallwood-bench-server")
+        self.memory = memory
         message = self.child.recv(START_TIMEOUT)
         if message[0] != "ready":
             self.child.join()
@@ -126,56 +159,108 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def mark_memory(self) -> None:
+        """Take the baseline the memory growth is measured from (with `memory`)."""
+        self.child.send("mark")
+
     def stop(self) -> ServerRecord:
         """Stop the server (it commits its last tick) and return what it recorded."""
         self.child.send("stop")
-        record: ServerRecord = self.child.recv(60)
+        # Diffing traced allocations on a loaded machine takes minutes.
+        record: ServerRecord = self.child.recv(600 if self.memory else 60)
         self.child.join()
         return record
 
 
-def _server_main(conn: Connection, config: ServeConfig) -> None:
+def _server_main(
+    conn: Connection, config: ServeConfig, probes: bool = False, memory: bool = False
+) -> None:
     try:
-        asyncio.run(_serve_instrumented(conn, config))
+        asyncio.run(_serve_instrumented(conn, config, probes, memory))
     except Exception as exc:
         conn.send(("failed", repr(exc)))
 
 
-async def _serve_instrumented(conn: Connection, config: ServeConfig) -> None:
+async def _serve_instrumented(
+    conn: Connection, config: ServeConfig, probes: bool = False, memory: bool = False
+) -> None:
     from server.serve import start  # noqa: PLC0415 - the child imports the server itself
+
+    from .probes import LoopProbe, MemoryProbe  # noqa: PLC0415
 
     errors = _ErrorCount()
     logging.getLogger().addHandler(errors)
+    mem = MemoryProbe() if memory else None
+    if mem is not None:
+        mem.start()  # from the start: see `MemoryProbe`
     server = await start(config)
     record = ServerRecord()
     hub, clock = server.hub, server.clock
     publish, tick = hub.publish, clock.tick
+    # Compact columns (8 or 4 bytes a tick), not dicts (about 100 bytes an entry), so a long
+    # run's own records do not show as the server's memory growth.
+    published_seq, published_at = array("q"), array("d")
+    tick_seq, lateness, overhead = array("q"), array("f"), array("f")
 
     # Wrappers over the live objects: the server itself carries no benchmark code.
     def timed_publish(t: int, patch: Any, events: Any, world: Any) -> int:
-        record.published[hub.seq + 1] = time.time()
+        published_seq.append(hub.seq + 1)
+        published_at.append(time.time())
         return publish(t, patch, events, world)
 
     async def timed_tick(*, deadline: float) -> None:
         scheduled = deadline - clock.period * clock.config.decision_share
         late = (time.monotonic() - scheduled) * 1000
         await tick(deadline=deadline)
-        record.lateness_ms[hub.seq] = late
-        record.overhead_ms[hub.seq] = clock.last_tick_ms
+        tick_seq.append(hub.seq)
+        lateness.append(late)
+        overhead.append(clock.last_tick_ms)
 
     setattr(hub, "publish", timed_publish)  # noqa: B010 - shadow the bound method
     setattr(clock, "tick", timed_tick)  # noqa: B010
+    loop_probe = LoopProbe() if probes else None
+    timer = None
+    if loop_probe is not None:
+        loop_probe.start()
+        timer = asyncio.create_task(_time_healthz(server.runner, record))
     conn.send(("ready", server.port, server.admin_token, server.bot_tokens))
-    await asyncio.to_thread(conn.recv)
+    while (message := await asyncio.to_thread(conn.recv)) != "stop":
+        if message == "mark" and mem is not None:
+            mem.mark()
+    if timer is not None:
+        timer.cancel()
+    if loop_probe is not None:
+        await loop_probe.stop()
+        record.loop = loop_probe.report()
+    if mem is not None:
+        record.memory_growth = mem.growth()
     await server.stop()
+    record.published = dict(zip(published_seq, published_at, strict=True))
+    record.lateness_ms = dict(zip(tick_seq, lateness, strict=True))
+    record.overhead_ms = dict(zip(tick_seq, overhead, strict=True))
     record.ticks = int(server.clock.metrics.ticks.get())
     record.overruns = server.clock.metrics.overruns.get()
     record.dropped = server.clock.metrics.dropped.get()
     record.errors = errors.count
+    record.error_lines = errors.lines
     for labels, (counts, sums) in server.clock.metrics.phase_seconds.series.items():
         if sum(counts):
             record.phase_ms[dict(labels)["phase"]] = round(sums[0] * 1000 / sum(counts), 3)
     conn.send(record)
+
+
+async def _time_healthz(runner: Any, record: ServerRecord) -> None:
+    """Call `/healthz`'s handler on the live app once a second, without a socket."""
+    from aiohttp.test_utils import make_mocked_request  # noqa: PLC0415
+
+    from server.http import healthz  # noqa: PLC0415
+
+    from .probes import handler_ms  # noqa: PLC0415
+
+    request = make_mocked_request("GET", "/healthz", app=runner.app)  # one: mocks are big
+    while True:
+        await asyncio.sleep(1.0)
+        record.healthz_handler_ms.append(await handler_ms(healthz(request)))
 
 
 # Viewers

@@ -22,6 +22,14 @@ connections up) and at the end (from /proc/PID/status), and
 errors: frames the server refused, connections that failed, and errors the server logged;
 the data dir's size at the end (bytes a tick, and what that makes a day at one tick a
 second); the slowest `/healthz`, and the slowloris sockets the server closed.
+
+To tell the server's own work from a loaded machine's, both processes run a
+`probes.LoopProbe` (loop lag, and of each stall the CPU the loop spent versus the time it
+waited for a core, with the stacks that stalled it), and the server times `/healthz`'s
+handler alone once a second. Every error is printed (the server's log lines with where
+they broke, the load's first failure of each kind). `trace_memory` diffs tracemalloc from
+warm-up to the end, by traceback (slow: for finding what grows, not for the figures).
+Each promise is judged apart (`verdicts`); `ok` is all of them.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import random
 import sqlite3
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -44,7 +53,16 @@ from websockets.asyncio.client import connect
 
 from server.serve import ServeConfig
 
-from .live import Child, ServerProcess, frame_seq, raise_fd_limit, rss_kib, summary
+from .live import (
+    RECORD_BYTES,
+    Child,
+    ServerProcess,
+    frame_seq,
+    raise_fd_limit,
+    rss_kib,
+    summary,
+)
+from .probes import STALL_S, LoopProbe
 
 ON_TIME_MS = 20.0
 """A tick is on time when it begins at most this long after its scheduled instant."""
@@ -53,8 +71,8 @@ BOT_STAY_S = (3.0, 12.0)
 GOODS = ("acorns", "berries", "mushrooms", "honey", "firewood")
 ADMIN = "soak-admin-token"
 WARM_SHARE = 0.25
-"""Memory is also read this far into the run, once connections and buffers are up (or once
-the server's history of chart points is full, if that comes later, up to half the run)."""
+"""Memory is also read this far into the run, once connections and buffers are up, and once
+the server's history of chart points is full (or half-way through the run at the latest)."""
 HISTORY_POINTS = 10_000
 """Points the server's chart history holds (`server.serve.HISTORY_POINTS`): it grows until
 then, by design."""
@@ -89,10 +107,21 @@ class LoadStats:
     slowloris_closed: int = 0
     """Slowloris sockets the server closed (cap or idle timeout)."""
     healthz_ms: list[float] = field(default_factory=list)
+    healthz_connect_ms: list[float] = field(default_factory=list)
+    """Of each `/healthz`, the part until the connection was open (accept, handshake)."""
+    loop: dict[str, Any] = field(default_factory=dict)
+    """The load process's own loop lag (`probes.LoopProbe.report`): its part of the lateness
+    it measures."""
     refused: Counter[str] = field(default_factory=Counter)
     """Error frames the server sent, by code."""
     failures: Counter[str] = field(default_factory=Counter)
     """Connections that failed or ended early, by exception."""
+    failure_text: dict[str, str] = field(default_factory=dict)
+    """The first message of each kind of failure."""
+
+    def failed(self, kind: str, exc: BaseException) -> None:
+        self.failures[kind] += 1
+        self.failure_text.setdefault(kind, f"{type(exc).__name__}: {exc}"[:300])
 
 
 def run(
@@ -104,8 +133,12 @@ def run(
     storm: int = 100,
     slowloris: int = 300,
     storm_every: float = STORM_EVERY,
+    trace_memory: bool = False,
 ) -> dict[str, Any]:
-    """Soak one server for `seconds`; the figures as one JSON-able dict."""
+    """Soak one server for `seconds`; the figures as one JSON-able dict.
+
+    `trace_memory`: trace the server's allocations from warm-up to the end (slow: for
+    finding what grows, not for the figures)."""
     raise_fd_limit(viewers + bots + storm + slowloris)
     per_address = viewers + storm + 64  # the load's own viewers fit; the slowloris does not
     env = {**EDGE_ENV, "SMALLWOOD_CONNECTIONS_PER_ADDRESS": str(per_address)}
@@ -115,7 +148,7 @@ def run(
         data_dir = Path(tmp) / "data"
         config = ServeConfig(data_dir=data_dir, port=0, tick=period, seed=1, admin_token=ADMIN)
         try:
-            server = ServerProcess(config)
+            server = ServerProcess(config, probes=True, memory=trace_memory)
         finally:
             for k, v in saved.items():
                 if v is None:
@@ -137,12 +170,15 @@ def run(
                 name="smallwood-bench-soak",
             )
             began = time.monotonic()
-            warm_at = min(seconds / 2, max(seconds * WARM_SHARE, HISTORY_POINTS * period * 1.05))
+            warm_at = 0.0
             rss_warm = 0
             try:
                 while not load.ready(min(1.0, seconds / 8)):
-                    if not rss_warm and time.monotonic() - began >= warm_at:
+                    elapsed = time.monotonic() - began
+                    if not rss_warm and _warm(server.url, elapsed, seconds):
                         rss_warm = rss_kib(server.pid)
+                        warm_at = elapsed
+                        server.mark_memory()
                     if time.monotonic() - began > seconds + 60:
                         raise RuntimeError("the soak load did not finish")
                 stats: LoadStats = load.recv(1)
@@ -161,7 +197,7 @@ def run(
     per_tick = disk / ticks if ticks else 0.0
     warm_growth = (rss_end - rss_warm) / rss_warm if rss_warm else 0.0
     health = summary(stats.healthz_ms, 1) if stats.healthz_ms else None
-    return {
+    figures: dict[str, Any] = {
         "seconds": seconds,
         "tick_s": period,
         "bots": bots,
@@ -184,6 +220,8 @@ def run(
         "refused": dict(stats.refused),
         "failures": dict(stats.failures),
         "server_errors": record.errors,
+        "server_error_lines": record.error_lines,
+        "failure_text": stats.failure_text,
         "errors": errors,
         "rss_kib": {
             "start": rss_start,
@@ -193,6 +231,9 @@ def run(
             "growth_after_warm": rss_end - rss_warm,
             "growth_after_warm_ratio": round(warm_growth, 4),
             "warm_at_s": round(warm_at, 1),
+            # The server process also holds the benchmark's own records (`live.RECORD_BYTES`
+            # a tick): part of the growth, not the server's.
+            "bench_records_kib": round(ticks * RECORD_BYTES / 1024),
         },
         "storms": stats.storms,
         "storm_sessions": stats.storm_sessions,
@@ -203,6 +244,16 @@ def run(
             "closed_by_server": stats.slowloris_closed,
         },
         "healthz_ms": health,
+        "healthz_connect_ms": summary(stats.healthz_connect_ms, 1)
+        if stats.healthz_connect_ms
+        else None,
+        "healthz_handler_ms": summary(record.healthz_handler_ms, 3)
+        if record.healthz_handler_ms
+        else None,
+        "server_loop": record.loop,
+        "load_loop": stats.loop,
+        "memory_growth": record.memory_growth,
+        "phase_ms": record.phase_ms,
         "disk": {
             "bytes": disk,
             "bytes_per_tick": round(per_tick),
@@ -213,12 +264,51 @@ def run(
             if ticks
             else 0.0,
         },
-        "ok": stats.missed == 0
-        and stats.storm_missed == 0
-        and errors == 0
-        and bool(lateness)
-        and (health is None or (health["max"] or 0) < 1000),
     }
+    figures["verdicts"] = verdicts(figures)
+    figures["ok"] = all(figures["verdicts"].values())
+    return figures
+
+
+RSS_FLAT = 0.10
+"""RSS may grow at most this much after warm-up."""
+HEALTHZ_MAX_MS = 1000.0
+HANDLER_P99_MS = 5.0
+"""`/healthz`'s handler alone: O(1) work, far under a millisecond; this leaves room for a
+loaded machine taking the core away mid-call."""
+ON_TIME_SHARE = 0.95
+DISK_MB_A_DAY = 200.0
+"""What the soak's world keeps for good (traces expire), at one tick a second."""
+
+
+def verdicts(f: dict[str, Any]) -> dict[str, bool]:
+    """Each promise of the soak, judged (`ok` is all of them)."""
+    health = f["healthz_ms"]
+    handler = f["healthz_handler_ms"]
+    return {
+        "no_missed_deltas": f["missed_deltas"] == 0 and f["storm_missed"] == 0,
+        "no_errors": f["errors"] == 0,
+        "ticks_on_time": (f["on_time_ratio"] or 0.0) >= ON_TIME_SHARE,
+        "rss_flat_after_warm_up": f["rss_kib"]["growth_after_warm_ratio"] <= RSS_FLAT,
+        "healthz_under_1s": health is not None and (health["max"] or 0) < HEALTHZ_MAX_MS,
+        "healthz_handler_o1": handler is not None and (handler["p99"] or 0) < HANDLER_P99_MS,
+        "disk_in_budget": f["disk"]["kept_mb_per_day_at_1_tick_per_s"] <= DISK_MB_A_DAY,
+    }
+
+
+def _warm(url: str, elapsed: float, seconds: float) -> bool:
+    """Whether the server is warm: a quarter of the run gone and its chart history full
+    (`HISTORY_POINTS` ticks, however slowly a loaded machine ticks), or half the run gone."""
+    if elapsed >= seconds / 2:
+        return True
+    if elapsed < seconds * WARM_SHARE:
+        return False
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=5) as response:
+            tick = int(orjson.loads(response.read())["tick"])
+    except (OSError, ValueError, KeyError):
+        return False
+    return tick >= HISTORY_POINTS * 1.05
 
 
 def _traces_bytes(data_dir: Path) -> int:
@@ -278,7 +368,13 @@ async def _load(
     if slowloris:
         tasks += [asyncio.create_task(_slowloris(url, stop_at, stats)) for _ in range(slowloris)]
     tasks.append(asyncio.create_task(_healthz(url, stop_at, stats)))
-    await asyncio.gather(*tasks)
+    probe = LoopProbe()
+    probe.start()
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        await probe.stop()
+        stats.loop = probe.report(top=5)
 
 
 async def _storms(
@@ -310,7 +406,7 @@ async def _storm_viewer(url: str, since: int, stats: LoadStats) -> None:
                 expected = seq + 1
                 seen += 1
     except Exception as exc:
-        stats.failures[f"storm {type(exc).__name__}"] += 1
+        stats.failed(f"storm {type(exc).__name__}", exc)
 
 
 async def _slowloris(url: str, stop_at: float, stats: LoadStats) -> None:
@@ -350,12 +446,13 @@ async def _healthz(url: str, stop_at: float, stats: LoadStats) -> None:
         began = time.perf_counter()
         try:
             reader, writer = await asyncio.open_connection(host, int(port))
+            stats.healthz_connect_ms.append((time.perf_counter() - began) * 1000)
             writer.write(request)
             await asyncio.wait_for(reader.read(), 10)
             writer.close()
             stats.healthz_ms.append((time.perf_counter() - began) * 1000)
         except (OSError, TimeoutError) as exc:
-            stats.failures[f"healthz {type(exc).__name__}"] += 1
+            stats.failed(f"healthz {type(exc).__name__}", exc)
         await asyncio.sleep(1.0)
 
 
@@ -407,7 +504,7 @@ async def _viewer(url: str, since: int | None, last_seq: list[int], stats: LoadS
     except (asyncio.CancelledError, TimeoutError):
         raise
     except Exception as exc:
-        stats.failures[f"viewer {type(exc).__name__}"] += 1
+        stats.failed(f"viewer {type(exc).__name__}", exc)
 
 
 async def _bot(url: str, i: int, seed: int, stop_at: float, stats: LoadStats) -> None:
@@ -420,11 +517,16 @@ async def _bot(url: str, i: int, seed: int, stop_at: float, stats: LoadStats) ->
         if stay <= 0:
             break
         stats.bot_sessions += 1
-        join: dict[str, Any] = {"type": "join"}
+        # With its token, and its creature's description in case the Wood has not taken
+        # it in yet (the welcome was full): the server holds it, or spawns it again.
+        join: dict[str, Any] = {
+            "type": "join",
+            "name": f"Soaker {i}",
+            "species": "vole",
+            "produces": good,
+        }
         if token:
             join["token"] = token
-        else:
-            join.update(name=f"Soaker {i}", species="vole", produces=good)
         held = [token]
         try:
             async with asyncio.timeout(stay):
@@ -432,7 +534,7 @@ async def _bot(url: str, i: int, seed: int, stop_at: float, stats: LoadStats) ->
         except TimeoutError:
             pass
         except Exception as exc:
-            stats.failures[f"bot {type(exc).__name__}"] += 1
+            stats.failed(f"bot {type(exc).__name__}", exc)
             await asyncio.sleep(0.5)
         token = held[0]
 
@@ -489,7 +591,8 @@ def render(figures: dict[str, Any]) -> str:
             f"memory: {rss['start']} KiB at start, {rss['warm']} KiB after "
             f"{rss['warm_at_s']} s, {rss['end']} KiB at the end ({rss['growth']:+d} KiB; "
             f"{rss['growth_after_warm']:+d} KiB after warm-up, "
-            f"{rss['growth_after_warm_ratio']:+.1%})",
+            f"{rss['growth_after_warm_ratio']:+.1%}; the benchmark's own records "
+            f"{rss['bench_records_kib']} KiB of it at most)",
             f"storms: {f['storms']} of {f['storm_sessions']} resuming viewers in all, "
             f"missed {f['storm_missed']}",
             f"slowloris: {f['slowloris']['sockets']} sockets, {f['slowloris']['opened']} opened, "
@@ -505,6 +608,41 @@ def render(figures: dict[str, Any]) -> str:
             f"{f['disk']['kept_mb_per_day_at_1_tick_per_s']} MB a day",
             f"errors: {f['errors']} (failures {f['failures'] or 'none'}, server logged "
             f"{f['server_errors']})",
-            "ok" if f["ok"] else "NOT OK",
+            _loop_line("server loop", f["server_loop"]),
+            _loop_line("load loop", f["load_loop"]),
+            f"/healthz: connect {_ms(f['healthz_connect_ms'])}; handler alone "
+            f"{_ms(f['healthz_handler_ms'])}; phases after decisions (mean ms a tick) "
+            f"{f['phase_ms']}",
         ]
+        + [f"  stall {line}" for line in f["server_loop"].get("stall_stacks", [])[:8]]
+        + [f"  memory {line}" for line in f["memory_growth"]]
+        + [f"  server: {line}" for line in f["server_error_lines"]]
+        + [f"  load: {kind}: {text}" for kind, text in f["failure_text"].items()]
+        + [_verdict_line(f)]
     )
+
+
+def _ms(s: dict[str, float | None] | None) -> str:
+    return f"p50 {s['p50']} ms p99 {s['p99']} ms max {s['max']} ms" if s else "not measured"
+
+
+def _loop_line(name: str, loop: dict[str, Any]) -> str:
+    if not loop:
+        return f"{name}: not measured"
+    return (
+        f"{name}: lag {_ms(loop['lag_ms'])}; {loop['stalls']} stalls over "
+        f"{STALL_S * 1000:g} ms, {loop['stall_wall_ms']} ms in all, of which "
+        f"{loop['stall_cpu_ms']} ms on its CPU (the rest waiting for a core)"
+    )
+
+
+def _verdict_line(f: dict[str, Any]) -> str:
+    if f["ok"]:
+        return "ok"
+    failed = ", ".join(name for name, held in f["verdicts"].items() if not held)
+    loop = f["server_loop"]
+    waited = ""
+    if loop and loop["stall_wall_ms"]:
+        share = 1 - loop["stall_cpu_ms"] / loop["stall_wall_ms"]
+        waited = f" (the server's loop stalls were {share:.0%} waiting for a core)"
+    return f"NOT OK: {failed}{waited}"

@@ -75,6 +75,17 @@ def since_of(request: web.Request) -> int | None:
     return None
 
 
+async def upgrade(ws: web.WebSocketResponse, request: web.Request, metrics: Metrics) -> bool:
+    """Answer the websocket handshake; False when the peer is already gone (a client may
+    leave at any moment, mid-handshake too: that is counted, not logged as an error)."""
+    try:
+        await ws.prepare(request)
+    except ConnectionResetError:
+        metrics.closed.inc(reason="gone_in_handshake")
+        return False
+    return True
+
+
 async def serve_viewer(
     request: web.Request,
     *,
@@ -89,10 +100,7 @@ async def serve_viewer(
     hears of each viewer as it attaches."""
     since = since_of(request)
     ws = web.WebSocketResponse(compress=False, max_msg_size=VIEWER_FRAME_BYTES, heartbeat=HEARTBEAT)
-    try:
-        await ws.prepare(request)
-    except ConnectionResetError:  # a client may leave at any moment, mid-handshake too
-        metrics.closed.inc(reason="gone_in_handshake")
+    if not await upgrade(ws, request, metrics):
         return web.Response(status=400)  # nobody reads it: aiohttp only logs the access
     if ready is not None:
         await ready.wait()

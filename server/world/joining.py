@@ -1,4 +1,5 @@
-"""Newcomers: a bot's creature joining the Wood, staked by the commons."""
+"""Newcomers: a bot's creature joining the Wood, staked by the commons (as many as the
+welcome takes in: `welcome.py`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from .scenario import ID_PATTERN, Personality
 from .seasons import SEASONS
 from .state import Creature, WorldState
 from .units import to_bits
+from .welcome import REFUSED, welcome
 
 _ID = re.compile(ID_PATTERN)
 PERSONALITIES = frozenset(get_args(Personality))
@@ -18,7 +20,7 @@ SEASON_NAMES = frozenset(s.value for s in SEASONS)
 
 
 def join(state: WorldState, cmd: SpawnCreature, events: list[Event]) -> None:
-    reason = _refusal(state, cmd)
+    reason = _refusal(state, cmd) or ("" if welcome(state) else REFUSED)
     if reason:
         events.append(CommandRejected(f"spawn {cmd.id}", reason))
         return

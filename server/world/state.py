@@ -133,6 +133,8 @@ class WorldState:
     """What the storyteller remembers of the legends told so far."""
     harvest: dict[str, float] = field(default_factory=dict)
     """This season's luck per good: a multiplier on every maker's yield, drawn each season."""
+    welcome_at: int = 0
+    """The tick at which the Wood's welcome of newcomers is whole again (`welcome.py`)."""
 
     def copy(self) -> WorldState:
         # A bare generator given the state directly: seeding one first (from the OS's
@@ -154,6 +156,7 @@ class WorldState:
             self.next_legend,
             self.lore,
             dict(self.harvest),
+            self.welcome_at,
         )
 
 
@@ -237,6 +240,8 @@ def state_to_dict(state: WorldState) -> dict[str, Any]:
         "next_legend": state.next_legend,
         "lore": [state.lore.began, state.lore.ended, state.lore.key],
         "harvest": state.harvest,
+        # Absent while 0, so a world that never took a newcomer keeps its hashes.
+        **({"welcome_at": state.welcome_at} if state.welcome_at else {}),
     }
 
 
@@ -265,6 +270,7 @@ def state_from_dict(data: dict[str, Any], scenario: Scenario | None = None) -> W
         # States saved before the storyteller have no lore: it starts with a clean memory.
         lore=Lore(*data.get("lore", ())),
         harvest=dict(data.get("harvest", {})),
+        welcome_at=data.get("welcome_at", 0),
     )
 
 

@@ -62,4 +62,12 @@ def test_soak_smoke() -> None:
     assert figures["slowloris"]["opened"] >= 20
     assert figures["healthz_ms"]["max"] < 1000
     assert figures["disk"]["bytes_per_tick"] > 0
-    assert "soak" in soak.render(figures)
+    assert figures["server_error_lines"] == [] and figures["failure_text"] == {}
+    assert figures["verdicts"]["no_missed_deltas"] and figures["verdicts"]["no_errors"]
+    assert figures["ok"] == all(figures["verdicts"].values())
+    # The probes: the server's loop and the load's, and /healthz's handler on its own.
+    for loop in (figures["server_loop"], figures["load_loop"]):
+        assert loop["lag_ms"]["p50"] is not None and loop["stall_cpu_ms"] <= loop["stall_wall_ms"]
+    assert 0 < figures["healthz_handler_ms"]["p50"] < figures["healthz_ms"]["max"]
+    assert figures["healthz_connect_ms"]["max"] <= figures["healthz_ms"]["max"]
+    assert "soak" in soak.render(figures) and "server loop: lag" in soak.render(figures)
