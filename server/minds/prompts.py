@@ -158,7 +158,7 @@ class PromptBuilder:
                 "Trades: " + "; ".join(_trade(t) for t in obs.trades[-RECENT_TRADES:]) + "."
             )
         if obs.gossip:
-            lines.append("Gossip: " + " ".join(_gossip(g) for g in obs.gossip[-RECENT_GOSSIP:]))
+            lines.append("Gossip: " + " | ".join(_gossip(g) for g in obs.gossip[-RECENT_GOSSIP:]))
         return lines
 
     def messages(self, obs: Observation) -> list[Message]:
@@ -333,4 +333,5 @@ def _trade(t: BoardTrade) -> str:
 
 
 def _gossip(g: BoardGossip) -> str:
-    return f'{g.creature}: "{g.text}"'
+    # No quote marks: a small model imitates them, and a quote mark ends its own line.
+    return f"{g.creature}: {g.text}"

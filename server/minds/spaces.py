@@ -30,7 +30,7 @@ from server.world.scenario import Scenario
 from shared.decision import GOSSIP_CHARS, MAX_QTY, NOOP, THOUGHT_CHARS, Decision, Offer, Side
 
 from .repair import ParseResult, parse_decision
-from .schema import decision_schema
+from .schema import decision_schema, text_schema
 from .scripted import TEMPERAMENTS, ScriptedMind
 
 SpaceName = Literal["free", "guarded", "menu"]
@@ -225,7 +225,8 @@ class GuardedSpace:
             f"1 to {self.rules.max_offers} offers; N is a whole number of units, P is "
             f"pebbles per unit, between {BAND_LOW:g} and {BAND_HIGH:g} times the reference "
             f"price. Sell only what you hold; buy only what you may. TEXT is one short "
-            f"public line of at most {self.gossip_chars} characters, in words.",
+            f"public line of at most {self.gossip_chars} characters, in plain words with no "
+            "quote marks.",
         ]
 
     def interpret(self, text: str, obs: Observation, *, drop_own_buys: bool = True) -> Reading:
@@ -372,7 +373,8 @@ class MenuSpace:
             "Answer with one JSON object and nothing else:",
             f'{head}"choice":LETTER,"gossip":TEXT}}',
             "LETTER is the letter of your plan. TEXT is one short public line of at most "
-            f"{self.gossip_chars} characters, in words, about your trade.",
+            f"{self.gossip_chars} characters about your trade, in plain words with no quote "
+            "marks.",
         ]
 
     def interpret(self, text: str, obs: Observation, *, drop_own_buys: bool = True) -> Reading:
@@ -424,14 +426,13 @@ def _answer_schema(
     key: str, shape: dict[str, Any], gossip_chars: int, *, thought: bool
 ) -> dict[str, Any]:
     """The object every guarded or menu answer is: `key` (its offers, or its choice), a
-    gossip line and, when asked for, a private thought first; no other keys."""
-    properties: dict[str, Any] = {
-        key: shape,
-        "gossip": {"type": "string", "maxLength": gossip_chars},
-    }
+    gossip line and, when asked for, a private thought first; no other keys. The texts are
+    `text_schema` lines, so the whole answer is bounded (`schema.longest_answer`) and its
+    request asks for enough tokens to finish it (`schema.budget_for`)."""
+    properties: dict[str, Any] = {key: shape, "gossip": text_schema(gossip_chars)}
     required = [key, "gossip"]
     if thought:
-        properties = {"thought": {"type": "string", "maxLength": THOUGHT_CHARS}, **properties}
+        properties = {"thought": text_schema(THOUGHT_CHARS), **properties}
         required = ["thought", *required]
     return {
         "type": "object",
