@@ -84,7 +84,7 @@ class PromptBuilder:
     `space` ("free", "guarded", "menu", or a `DecisionSpace`) sets the answer format, each
     creature's limits or menu, and how answers are read. `ablate` leaves interventions out
     (for measuring what each does): "never_buy" (the creature's never-buy line), "roster" (its
-    shortage roster), "example" (the worked example; a menu prompt never has one).
+    shortage roster), "example" (the worked example; in a menu, its menu and its choice).
     """
 
     def __init__(
@@ -221,15 +221,24 @@ class PromptBuilder:
             lines.append(
                 "thought is your private reasoning, one short sentence; no one else sees it."
             )
-        if "example" not in self.ablate and self.space.name != "menu":
+        if "example" not in self.ablate:
             example_obs, example_decision = self._example()
+            answer = _compact(example_decision, thought=self.thought)
+            if self.space.name == "menu":
+                # The plan that sells its surplus and buys what it is short of, and a line
+                # naming Wren: a copied gossip line shows in the bench; a copied letter
+                # only picks a sensible plan.
+                wants = next(iter(example_obs.short_of), "nothing")
+                gossip = f"Wren sells {example_obs.produces}, wants {wants}."
+                example_decision = Decision(gossip=gossip, thought=example_decision.thought)
+                answer = _menu_answer(example_decision, thought=self.thought)
             self.example = example_decision
             lines += [
                 "",
                 "Example. For this creature:",
                 self.suffix(example_obs),
                 "a good answer is:",
-                _compact(example_decision, thought=self.thought),
+                answer,
             ]
         return "\n".join(lines)
 
@@ -291,6 +300,16 @@ class PromptBuilder:
             thought=f"Sell spare {own}, buy {needs} before winter." if self.thought else None,
         )
         return obs, decision
+
+
+def _menu_answer(decision: Decision, *, thought: bool) -> str:
+    """A menu answer choosing the first plan (the creature's own temperament's), with the
+    example's gossip line."""
+    answer: dict[str, str] = {}
+    if thought:
+        answer["thought"] = decision.thought or ""
+    answer |= {"choice": "A", "gossip": decision.gossip}
+    return orjson.dumps(answer).decode()
 
 
 def prefix_fraction(builder: PromptBuilder, obs: Observation) -> float:

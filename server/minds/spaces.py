@@ -44,9 +44,14 @@ GUARDED_GOSSIP_CHARS = 48
 until `max_tokens` cuts its answer off."""
 MENU_SIZE = 4
 MENU_TEMPERAMENTS = ("steady", "generous", "shrewd", "speculator")
-MENU_BAND = (0.55, 1.9)
-"""A plan's prices are kept within these multiples of the reference (the scripted minds bid
-up to twice it and more for fuel in a hard winter)."""
+MENU_SELL_BAND = (1.0, 1.5)
+"""A plan sells within these multiples of the reference: never below the board (a plan that
+dumps its goods cheap drags the board down and every creature's stores with it)."""
+MENU_BID_BAND = (0.55, 1.2)
+"""A plan bids within these multiples of the reference: a small premium for what it is short
+of, never the scripted minds' double."""
+MENU_COLD_BID = 1.5
+"""The most a plan bids, times the reference, for fuel when the creature is cold."""
 LETTERS = "ABCDEFGH"
 
 
@@ -293,7 +298,7 @@ def menu_of(obs: Observation, *, seed: int = 0, size: int = MENU_SIZE) -> list[D
     seen: set[tuple[Offer, ...]] = set()
 
     def add(offers: Sequence[Offer]) -> None:
-        offers = [_within_band(o, obs.prices[o.good]) for o in offers]
+        offers = [_within_band(o, obs) for o in offers]
         key = tuple(offers)
         if offers and key not in seen and len(plans) < size:
             seen.add(key)
@@ -323,11 +328,19 @@ def menu_of(obs: Observation, *, seed: int = 0, size: int = MENU_SIZE) -> list[D
     return plans
 
 
-def _within_band(offer: Offer, reference: float) -> Offer:
-    low, high = MENU_BAND[0] * reference, MENU_BAND[1] * reference
+def _within_band(offer: Offer, obs: Observation) -> Offer:
+    """`offer` at a price inside its side's band around the board's reference price."""
+    reference = obs.prices[offer.good]
+    low, high = MENU_SELL_BAND if offer.side is Side.SELL else MENU_BID_BAND
+    if offer.side is Side.BUY and offer.good == obs.fuel_good and not obs.warm:
+        high = MENU_COLD_BID
+    low, high = low * reference, high * reference
     if low <= offer.price <= high:
         return offer
-    return offer.model_copy(update={"price": round(min(max(offer.price, low), high), 2)})
+    price = round(min(max(offer.price, low), high), 2)
+    if offer.side is Side.SELL and price < low:
+        price = round(price + 0.01, 2)  # rounding must not put a sell under the board
+    return offer.model_copy(update={"price": price})
 
 
 def plan_text(plan: Decision) -> str:
