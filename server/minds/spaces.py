@@ -298,7 +298,7 @@ def menu_of(obs: Observation, *, seed: int = 0, size: int = MENU_SIZE) -> list[D
     seen: set[tuple[Offer, ...]] = set()
 
     def add(offers: Sequence[Offer]) -> None:
-        offers = [_within_band(o, obs) for o in offers]
+        offers = _affordable([_within_band(o, obs) for o in offers], obs.pebbles)
         key = tuple(offers)
         if offers and key not in seen and len(plans) < size:
             seen.add(key)
@@ -341,6 +341,21 @@ def _within_band(offer: Offer, obs: Observation) -> Offer:
     if offer.side is Side.SELL and price < low:
         price = round(price + 0.01, 2)  # rounding must not put a sell under the board
     return offer.model_copy(update={"price": price})
+
+
+def _affordable(offers: Sequence[Offer], pebbles: float) -> list[Offer]:
+    """`offers` with the bids cut, in order, to what the purse pays at their prices."""
+    left = pebbles
+    kept: list[Offer] = []
+    for offer in offers:
+        if offer.side is Side.SELL:
+            kept.append(offer)
+            continue
+        qty = min(offer.qty, math.floor(left / offer.price + 1e-9))
+        if qty >= 1:
+            kept.append(offer if qty == offer.qty else offer.model_copy(update={"qty": qty}))
+            left -= qty * offer.price
+    return kept
 
 
 def plan_text(plan: Decision) -> str:

@@ -183,6 +183,8 @@ def test_menu_plans_are_distinct_and_sensible(tick: int) -> None:
         assert len({tuple(p.offers) for p in plans}) == len(plans)
         for plan in plans:
             assert plan.offers
+            bids = sum(o.qty * o.price for o in plan.offers if o.side is Side.BUY)
+            assert bids <= obs.pebbles + 1e-6  # a plan's bids fit the purse
             for o in plan.offers:
                 if o.side is Side.BUY:
                     assert o.good != obs.produces
