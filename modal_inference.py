@@ -2,8 +2,10 @@
 
 A deployed class, `Inference`, runs the SAME engine as the in-process `vllm` brain
 (`server.minds.vllm_engine.VllmEngine`, shipped into the image from this checkout): vLLM's
-AsyncLLM with prefix caching and compact structured outputs. Its one method takes a whole
-tick's prompts and returns one text per prompt. The server finds it by name
+AsyncLLM with prefix caching and compact structured outputs. Its methods take a whole
+tick's prompts and return one text per prompt: `generate` under one schema, `generate_each`
+under a schema per prompt (vLLM's sampling parameters, structured outputs included, are per
+request), both one batch in the engine. The server finds it by name
 (`server.minds.modal_engine.ModalEngine`) and calls it with `spawn` + `get(timeout=...)`,
 cancelling late calls.
 
@@ -139,6 +141,15 @@ class Inference:
     ) -> list[str | None]:
         """One completion per prompt, all submitted together; None where one was refused."""
         return await self.engine.generate(prompts, schema=schema, max_tokens=max_tokens)
+
+    @modal.method()
+    async def generate_each(
+        self, prompts: list[str], schemas: list[dict[str, Any]], max_tokens: list[int]
+    ) -> list[str | None]:
+        """As `generate`, with `schemas[i]` and `max_tokens[i]` for `prompts[i]`: one batch
+        in the engine, each request with its own structured output (guarded and menu
+        brains give every creature its own schema)."""
+        return await self.engine.generate_each(prompts, schemas=schemas, max_tokens=max_tokens)
 
     @modal.exit()
     async def stop(self) -> None:

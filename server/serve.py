@@ -96,6 +96,8 @@ class ServeConfig:
     base_url: str | None = None
     max_tokens: int = 96
     thought: bool = False
+    space: str = "free"
+    """`--brain`'s decision space: free, guarded or menu (see `server.minds.spaces`)."""
     cadence: Cadence | None = None
     """Ticks one `--brain` batch may take (None: the scenario's, else auto)."""
     warmup_timeout: float = WARMUP_TIMEOUT_S
@@ -125,6 +127,7 @@ class ServeConfig:
             base_url=args.base_url,
             max_tokens=args.max_tokens,
             thought=args.thought,
+            space=getattr(args, "space", "free"),
             cadence=args.cadence,
             redis=getattr(args, "redis", None),
             redis_prefix=getattr(args, "redis_prefix", PREFIX),
@@ -163,6 +166,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--thought", action="store_true", help="model creatures also write a private thought"
+    )
+    parser.add_argument(
+        "--space",
+        choices=["free", "guarded", "menu"],
+        default="free",
+        help="--brain's decision space: one schema, each creature's guarded schema, or a "
+        "menu of plans (default free; a scenario's [brains.NAME] space sets its own)",
     )
     parser.add_argument(
         "--tick", type=float, default=1.0, metavar="SECONDS", help="seconds per tick (default: 1.0)"
@@ -505,6 +515,7 @@ def build_brains(
             scenario,
             max_tokens=config.max_tokens,
             thought=config.thought,
+            space=config.space,
             starter=engines,
         )
     except OSError as exc:  # a model directory or Hub name that cannot be loaded

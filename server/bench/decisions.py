@@ -256,12 +256,14 @@ async def run(
     max_tokens: int = 128,
     progress: Callable[[str], None] | None = None,
     traces: IO[bytes] | None = None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """The figures of every variant on `engine` (left open: the caller closes it).
 
     With `traces`, every model answer is written there as one JSON line: the variant, part
     ("judged" or "loop"), seed, tick, creature, observation, raw text, intended offers,
-    the submitted decision, status and repairs.
+    the submitted decision, status and repairs. `on_row` gets each variant's figures as soon
+    as they are done (a long run keeps what it finished).
     """
     sets = judged_sets(scenario, seeds, sample)
     baseline = await closed_loop(scenario, seeds, ticks, ScriptedBrain) if ticks else LoopFigures()
@@ -324,6 +326,8 @@ async def run(
             "closed_loop_judged": loop_tally.figures(len(scenario.goods)),
         }
         rows.append(row)
+        if on_row is not None:
+            on_row(row)
     return {
         "benchmark": "decisions",
         "scenario": scenario.name,
@@ -352,6 +356,11 @@ def _trace(label: str, part: str, seed: int, result: DecisionResult) -> dict[str
         "repairs": list(result.repairs),
         "noop_reason": result.noop_reason,
     }
+
+
+def _append(path: Path, row: dict[str, Any]) -> None:
+    with path.open("ab") as out:
+        out.write(orjson.dumps(row) + b"\n")
 
 
 def _cache(engine: Engine) -> tuple[int, int]:
@@ -438,6 +447,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", type=Path, help="scenario file (.toml or .json)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--traces", type=Path, help="write every model answer here (JSON lines)")
+    parser.add_argument(
+        "--rows", type=Path, help="append each variant's figures here as it finishes (JSON lines)"
+    )
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -465,8 +477,9 @@ def run_cli(args: argparse.Namespace) -> int:
     if args.engine == "openai" and not args.base_url:
         return fail("--engine openai needs --base-url")
 
-    if args.traces is not None and not args.traces.parent.is_dir():
-        return fail(f"--traces {args.traces}: the folder {args.traces.parent} does not exist")
+    for option, path in (("--traces", args.traces), ("--rows", args.rows)):
+        if path is not None and not path.parent.is_dir():
+            return fail(f"{option} {path}: the folder {path.parent} does not exist")
 
     # vLLM logs to standard output unless told not to configure logging: keep it for figures.
     os.environ.setdefault("VLLM_CONFIGURE_LOGGING", "0")
@@ -492,6 +505,7 @@ def run_cli(args: argparse.Namespace) -> int:
                 sample=args.sample,
                 max_tokens=args.max_tokens,
                 traces=out,
+                on_row=None if args.rows is None else lambda row: _append(args.rows, row),
             )
         finally:
             await engine.aclose()

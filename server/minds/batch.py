@@ -4,6 +4,9 @@ An engine that takes a schema per prompt (`generate_each`, as the in-process vLL
 does) gets the whole batch in one call. Any other engine gets one `generate` call per
 distinct schema, all sent together (for an OpenAI-compatible server: one request per
 schema, concurrently); prompts sharing one schema (the free space) make exactly one call.
+
+Each answer asks for `schema.budget_for(its schema, max_tokens)` tokens: a bounded schema's
+(guarded, menu) longest answer fits, so no answer under it is ever cut off.
 """
 
 from __future__ import annotations
@@ -15,14 +18,20 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 
 from .engine import Engine
+from .schema import budget_for
 
 
 @runtime_checkable
 class PerPromptEngine(Protocol):
     async def generate_each(
-        self, prompts: Sequence[str], *, schemas: Sequence[dict[str, Any]], max_tokens: int
+        self,
+        prompts: Sequence[str],
+        *,
+        schemas: Sequence[dict[str, Any]],
+        max_tokens: Sequence[int],
     ) -> list[str | None]:
-        """As `Engine.generate`, with `schemas[i]` for `prompts[i]`, in one batch."""
+        """As `Engine.generate`, with `schemas[i]` and `max_tokens[i]` for `prompts[i]`, in
+        one batch."""
         ...
 
 
@@ -39,9 +48,11 @@ async def generate_batch(
     if not prompts:
         return []
     if all(s is schemas[0] for s in schemas):
-        return await engine.generate(prompts, schema=schemas[0], max_tokens=max_tokens)
+        budget = budget_for(schemas[0], max_tokens)
+        return await engine.generate(prompts, schema=schemas[0], max_tokens=budget)
     if isinstance(engine, PerPromptEngine):
-        return await engine.generate_each(prompts, schemas=schemas, max_tokens=max_tokens)
+        budgets = [budget_for(s, max_tokens) for s in schemas]
+        return await engine.generate_each(prompts, schemas=schemas, max_tokens=budgets)
     groups: dict[bytes, list[int]] = {}
     for i, schema in enumerate(schemas):
         groups.setdefault(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS), []).append(i)
@@ -49,7 +60,9 @@ async def generate_batch(
     answers = await asyncio.gather(
         *(
             engine.generate(
-                [prompts[i] for i in group], schema=schemas[group[0]], max_tokens=max_tokens
+                [prompts[i] for i in group],
+                schema=schemas[group[0]],
+                max_tokens=budget_for(schemas[group[0]], max_tokens),
             )
             for group in members
         )

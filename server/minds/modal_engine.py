@@ -1,7 +1,8 @@
 """An engine that calls the deployed Modal class (`modal_inference.py`) by name.
 
-Each batch is one `spawn` of `Inference.generate` with every prompt, then `get` with a
-timeout, as Modal advises for calls that must not block: the event loop never waits on
+Each batch is one `spawn` of `Inference.generate` with every prompt (or of
+`Inference.generate_each` when each prompt has its own schema: guarded and menu brains), then
+`get` with a timeout, as Modal advises for calls that must not block: the event loop never waits on
 Modal's client, and a call that is late (past `timeout_s`) or cancelled (the brain's
 cadence ran out) is cancelled on Modal too (`FunctionCall.cancel`), which cancels the
 method's task in the container and so aborts its requests inside vLLM: `aborts_on_cancel`
@@ -108,12 +109,27 @@ class ModalEngine:
         self, prompts: Sequence[str], *, schema: dict[str, Any], max_tokens: int
     ) -> list[str | None]:
         """The batch's texts; `ModalEngineError` if the call failed or took over `timeout_s`."""
+        return await self._call("generate", prompts, schema, max_tokens)
+
+    async def generate_each(
+        self,
+        prompts: Sequence[str],
+        *,
+        schemas: Sequence[dict[str, Any]],
+        max_tokens: Sequence[int],
+    ) -> list[str | None]:
+        """As `generate`, with `schemas[i]` and `max_tokens[i]` for `prompts[i]`: still ONE
+        call (`Inference.generate_each`), one batch in the container's engine, where each
+        request carries its own sampling parameters and so its own structured output."""
+        if len(schemas) != len(prompts) or len(max_tokens) != len(prompts):
+            raise ValueError("one schema and one max_tokens per prompt")
+        return await self._call("generate_each", prompts, list(schemas), list(max_tokens))
+
+    async def _call(self, method: str, prompts: Sequence[str], *args: Any) -> list[str | None]:
         if not prompts:
             return []
         await self.connect()
-        spawn = asyncio.ensure_future(
-            self._obj.generate.spawn.aio(list(prompts), schema, max_tokens)
-        )
+        spawn = asyncio.ensure_future(getattr(self._obj, method).spawn.aio(list(prompts), *args))
         try:
             call = await asyncio.shield(spawn)
         except asyncio.CancelledError:
@@ -123,8 +139,9 @@ class ModalEngine:
             raise
         except Exception as error:
             raise ModalEngineError(
-                f"cannot call {self.app_name}.{self.class_name} on Modal "
-                f"(deployed with `{DEPLOY}`?): {error}"
+                f"cannot call {self.app_name}.{self.class_name}.{method} on Modal "
+                f"(deployed with `{DEPLOY}`? a class deployed before `generate_each` needs "
+                f"deploying again): {error}"
             ) from error
         try:
             texts = await call.get.aio(timeout=self.timeout_s)

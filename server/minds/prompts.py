@@ -84,7 +84,7 @@ class PromptBuilder:
     `space` ("free", "guarded", "menu", or a `DecisionSpace`) sets the answer format, each
     creature's limits or menu, and how answers are read. `ablate` leaves interventions out
     (for measuring what each does): "never_buy" (the creature's never-buy line), "roster" (its
-    shortage roster), "example" (the worked example; a menu prompt never has one).
+    shortage roster), "example" (the worked example; in a menu, its menu and its choice).
     """
 
     def __init__(
@@ -158,7 +158,7 @@ class PromptBuilder:
                 "Trades: " + "; ".join(_trade(t) for t in obs.trades[-RECENT_TRADES:]) + "."
             )
         if obs.gossip:
-            lines.append("Gossip: " + " ".join(_gossip(g) for g in obs.gossip[-RECENT_GOSSIP:]))
+            lines.append("Gossip: " + " | ".join(_gossip(g) for g in obs.gossip[-RECENT_GOSSIP:]))
         return lines
 
     def messages(self, obs: Observation) -> list[Message]:
@@ -221,15 +221,24 @@ class PromptBuilder:
             lines.append(
                 "thought is your private reasoning, one short sentence; no one else sees it."
             )
-        if "example" not in self.ablate and self.space.name != "menu":
+        if "example" not in self.ablate:
             example_obs, example_decision = self._example()
+            answer = _compact(example_decision, thought=self.thought)
+            if self.space.name == "menu":
+                # The plan that sells its surplus and buys what it is short of, and a line
+                # naming Wren: a copied gossip line shows in the bench; a copied letter
+                # only picks a sensible plan.
+                wants = next(iter(example_obs.short_of), "nothing")
+                gossip = f"Wren sells {example_obs.produces}, wants {wants}."
+                example_decision = Decision(gossip=gossip, thought=example_decision.thought)
+                answer = _menu_answer(example_decision, thought=self.thought)
             self.example = example_decision
             lines += [
                 "",
                 "Example. For this creature:",
                 self.suffix(example_obs),
                 "a good answer is:",
-                _compact(example_decision, thought=self.thought),
+                answer,
             ]
         return "\n".join(lines)
 
@@ -293,6 +302,16 @@ class PromptBuilder:
         return obs, decision
 
 
+def _menu_answer(decision: Decision, *, thought: bool) -> str:
+    """A menu answer choosing the first plan (the creature's own temperament's), with the
+    example's gossip line."""
+    answer: dict[str, str] = {}
+    if thought:
+        answer["thought"] = decision.thought or ""
+    answer |= {"choice": "A", "gossip": decision.gossip}
+    return orjson.dumps(answer).decode()
+
+
 def prefix_fraction(builder: PromptBuilder, obs: Observation) -> float:
     """Share of the rendered prompt's characters that come before the creature's own part."""
     text = builder.render(obs)
@@ -333,4 +352,5 @@ def _trade(t: BoardTrade) -> str:
 
 
 def _gossip(g: BoardGossip) -> str:
-    return f'{g.creature}: "{g.text}"'
+    # No quote marks: a small model imitates them, and a quote mark ends its own line.
+    return f"{g.creature}: {g.text}"

@@ -30,7 +30,7 @@ from server.world.scenario import Scenario
 from shared.decision import GOSSIP_CHARS, MAX_QTY, NOOP, THOUGHT_CHARS, Decision, Offer, Side
 
 from .repair import ParseResult, parse_decision
-from .schema import decision_schema
+from .schema import decision_schema, text_schema
 from .scripted import TEMPERAMENTS, ScriptedMind
 
 SpaceName = Literal["free", "guarded", "menu"]
@@ -44,9 +44,14 @@ GUARDED_GOSSIP_CHARS = 48
 until `max_tokens` cuts its answer off."""
 MENU_SIZE = 4
 MENU_TEMPERAMENTS = ("steady", "generous", "shrewd", "speculator")
-MENU_BAND = (0.55, 1.9)
-"""A plan's prices are kept within these multiples of the reference (the scripted minds bid
-up to twice it and more for fuel in a hard winter)."""
+MENU_SELL_BAND = (1.0, 1.5)
+"""A plan sells within these multiples of the reference: never below the board (a plan that
+dumps its goods cheap drags the board down and every creature's stores with it)."""
+MENU_BID_BAND = (0.55, 1.2)
+"""A plan bids within these multiples of the reference: a small premium for what it is short
+of, never the scripted minds' double."""
+MENU_COLD_BID = 1.5
+"""The most a plan bids, times the reference, for fuel when the creature is cold."""
 LETTERS = "ABCDEFGH"
 
 
@@ -225,7 +230,8 @@ class GuardedSpace:
             f"1 to {self.rules.max_offers} offers; N is a whole number of units, P is "
             f"pebbles per unit, between {BAND_LOW:g} and {BAND_HIGH:g} times the reference "
             f"price. Sell only what you hold; buy only what you may. TEXT is one short "
-            f"public line of at most {self.gossip_chars} characters, in words.",
+            f"public line of at most {self.gossip_chars} characters, in plain words with no "
+            "quote marks.",
         ]
 
     def interpret(self, text: str, obs: Observation, *, drop_own_buys: bool = True) -> Reading:
@@ -292,7 +298,7 @@ def menu_of(obs: Observation, *, seed: int = 0, size: int = MENU_SIZE) -> list[D
     seen: set[tuple[Offer, ...]] = set()
 
     def add(offers: Sequence[Offer]) -> None:
-        offers = [_within_band(o, obs.prices[o.good]) for o in offers]
+        offers = _affordable([_within_band(o, obs) for o in offers], obs.pebbles)
         key = tuple(offers)
         if offers and key not in seen and len(plans) < size:
             seen.add(key)
@@ -322,11 +328,34 @@ def menu_of(obs: Observation, *, seed: int = 0, size: int = MENU_SIZE) -> list[D
     return plans
 
 
-def _within_band(offer: Offer, reference: float) -> Offer:
-    low, high = MENU_BAND[0] * reference, MENU_BAND[1] * reference
+def _within_band(offer: Offer, obs: Observation) -> Offer:
+    """`offer` at a price inside its side's band around the board's reference price."""
+    reference = obs.prices[offer.good]
+    low, high = MENU_SELL_BAND if offer.side is Side.SELL else MENU_BID_BAND
+    if offer.side is Side.BUY and offer.good == obs.fuel_good and not obs.warm:
+        high = MENU_COLD_BID
+    low, high = low * reference, high * reference
     if low <= offer.price <= high:
         return offer
-    return offer.model_copy(update={"price": round(min(max(offer.price, low), high), 2)})
+    price = round(min(max(offer.price, low), high), 2)
+    if offer.side is Side.SELL and price < low:
+        price = round(price + 0.01, 2)  # rounding must not put a sell under the board
+    return offer.model_copy(update={"price": price})
+
+
+def _affordable(offers: Sequence[Offer], pebbles: float) -> list[Offer]:
+    """`offers` with the bids cut, in order, to what the purse pays at their prices."""
+    left = pebbles
+    kept: list[Offer] = []
+    for offer in offers:
+        if offer.side is Side.SELL:
+            kept.append(offer)
+            continue
+        qty = min(offer.qty, math.floor(left / offer.price + 1e-9))
+        if qty >= 1:
+            kept.append(offer if qty == offer.qty else offer.model_copy(update={"qty": qty}))
+            left -= qty * offer.price
+    return kept
 
 
 def plan_text(plan: Decision) -> str:
@@ -372,7 +401,8 @@ class MenuSpace:
             "Answer with one JSON object and nothing else:",
             f'{head}"choice":LETTER,"gossip":TEXT}}',
             "LETTER is the letter of your plan. TEXT is one short public line of at most "
-            f"{self.gossip_chars} characters, in words, about your trade.",
+            f"{self.gossip_chars} characters about your trade, in plain words with no quote "
+            "marks.",
         ]
 
     def interpret(self, text: str, obs: Observation, *, drop_own_buys: bool = True) -> Reading:
@@ -424,14 +454,13 @@ def _answer_schema(
     key: str, shape: dict[str, Any], gossip_chars: int, *, thought: bool
 ) -> dict[str, Any]:
     """The object every guarded or menu answer is: `key` (its offers, or its choice), a
-    gossip line and, when asked for, a private thought first; no other keys."""
-    properties: dict[str, Any] = {
-        key: shape,
-        "gossip": {"type": "string", "maxLength": gossip_chars},
-    }
+    gossip line and, when asked for, a private thought first; no other keys. The texts are
+    `text_schema` lines, so the whole answer is bounded (`schema.longest_answer`) and its
+    request asks for enough tokens to finish it (`schema.budget_for`)."""
+    properties: dict[str, Any] = {key: shape, "gossip": text_schema(gossip_chars)}
     required = [key, "gossip"]
     if thought:
-        properties = {"thought": {"type": "string", "maxLength": THOUGHT_CHARS}, **properties}
+        properties = {"thought": text_schema(THOUGHT_CHARS), **properties}
         required = ["thought", *required]
     return {
         "type": "object",

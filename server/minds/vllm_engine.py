@@ -120,13 +120,19 @@ class VllmEngine:
         return await self._batch(prompts, [self._params(schema, max_tokens)] * len(prompts))
 
     async def generate_each(
-        self, prompts: Sequence[str], *, schemas: Sequence[dict[str, Any]], max_tokens: int
+        self,
+        prompts: Sequence[str],
+        *,
+        schemas: Sequence[dict[str, Any]],
+        max_tokens: Sequence[int],
     ) -> list[str | None]:
-        """As `generate`, with `schemas[i]` for `prompts[i]`: still one batch in the engine.
+        """As `generate`, with `schemas[i]` and `max_tokens[i]` for `prompts[i]`: still one
+        batch in the engine.
 
         (Per-request seeds are never set: they kill the CPU engine on large batches.)
         """
-        return await self._batch(prompts, [self._params(s, max_tokens) for s in schemas])
+        params = [self._params(s, n) for s, n in zip(schemas, max_tokens, strict=True)]
+        return await self._batch(prompts, params)
 
     def _params(self, schema: dict[str, Any], max_tokens: int) -> SamplingParams:
         return SamplingParams(

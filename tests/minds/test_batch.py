@@ -35,10 +35,17 @@ class Recorder:
 
 
 class PerPrompt(Recorder):
+    budgets: list[list[int]]
+
     async def generate_each(
-        self, prompts: Sequence[str], *, schemas: Sequence[dict[str, Any]], max_tokens: int
+        self,
+        prompts: Sequence[str],
+        *,
+        schemas: Sequence[dict[str, Any]],
+        max_tokens: Sequence[int],
     ) -> list[str | None]:
         self.calls.append(list(prompts))
+        self.budgets = [*getattr(self, "budgets", []), list(max_tokens)]
         return [f"{p}:{s['title']}" for p, s in zip(prompts, schemas, strict=True)]
 
 
@@ -66,3 +73,4 @@ async def test_an_engine_taking_a_schema_per_prompt_gets_one_call() -> None:
     texts = await generate_batch(engine, ["a", "b"], [{"title": "x"}, {"title": "y"}], max_tokens=8)
     assert texts == ["a:x", "b:y"]
     assert engine.calls == [["a", "b"]]
+    assert engine.budgets == [[8, 8]]  # unbounded schemas: the caller's budget each

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
 
 from server import simulate
-from server.bench.decisions import Tally, sample_ticks, variants
+from server.bench.decisions import Tally, _append, run, sample_ticks, variants
 from server.minds.brain import DecisionResult
-from server.minds.prompts import PromptBuilder
+from server.minds.prompts import PromptBuilder, render_chatml
 from server.world import Observation, load_scenario, observe
 from shared.decision import Decision, Offer, Side
 
@@ -100,3 +105,46 @@ def test_ablations_are_free_space_variants() -> None:
     labels = [v.label for v in variants(["guarded", "free"], ["roster", "example"])]
     assert labels == ["guarded", "free", "free-roster", "free-example"]
     assert [v.label for v in variants(["menu"], ["roster"])] == ["menu"]
+
+
+class _MenuPicker:
+    """Picks plan B of every menu; counts the batches it was given."""
+
+    name = "picker"
+    aborts_on_cancel = True
+
+    def __init__(self) -> None:
+        self.batches = 0
+
+    async def generate(
+        self, prompts: Sequence[str], *, schema: dict[str, Any], max_tokens: int
+    ) -> list[str | None]:
+        self.batches += 1
+        letter = "B" if "B" in schema["properties"]["choice"]["enum"] else "A"
+        return [f'{{"choice":"{letter}","gossip":"fresh acorns"}}'] * len(prompts)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_each_variant_row_is_handed_over_as_it_finishes(tmp_path: Path) -> None:
+    rows: list[dict[str, Any]] = []
+    figures = await run(
+        SCENARIO,
+        _MenuPicker(),
+        render_chatml,
+        spaces=["menu"],
+        seeds=[1],
+        ticks=3,
+        sample=2,
+        on_row=rows.append,
+    )
+    assert rows == figures["variants"] and len(rows) == 1
+    row = rows[0]
+    assert row["answers"] == 2 * row["creatures_per_tick"] and row["valid_share"] == 1.0
+    assert row["closed_loop_judged"]["answers"] == 3 * row["creatures_per_tick"]
+    assert row["trades_per_tick"] is not None and row["wealth_change"] is not None
+    out = tmp_path / "rows.jsonl"
+    _append(out, row)
+    _append(out, row)
+    assert [orjson.loads(line) for line in out.read_bytes().splitlines()] == [row, row]

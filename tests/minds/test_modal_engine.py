@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from server.minds.modal_engine import ModalEngine, ModalEngineError
 from server.minds.model_brain import ModelBrain
 from server.minds.prompts import PromptBuilder
+from server.minds.schema import budget_for
 from server.world import load_scenario, new_world, observe_all
 
 
@@ -49,6 +51,18 @@ class FakeCall:
         self.cancelled = True
 
 
+def _answer(schema: dict[str, Any]) -> str:
+    """A guarded answer that sells the first allowed shape's good, or an empty one."""
+    offers = schema["properties"]["offers"]
+    shapes = offers.get("prefixItems") or offers.get("items", {}).get("anyOf", [])
+    if not shapes:
+        return '{"offers":[],"gossip":"quiet"}'
+    p = shapes[0]["properties"]
+    offer = {"side": p["side"]["const"], "good": p["good"]["const"], "qty": 1}
+    offer["price"] = p["price"]["enum"][0]
+    return json.dumps({"offers": [offer], "gossip": "fresh goods"})
+
+
 class FakeCls:
     """Stands in for `modal.Cls.from_name(...)`: calling it gives an object with `generate`."""
 
@@ -65,6 +79,8 @@ class FakeCls:
         self.deployed = deployed
         self.spawn_delay = spawn_delay
         self.calls: list[FakeCall] = []
+        self.each: list[tuple[list[str], list[Any], list[int]]] = []
+        """Every `generate_each` spawn: prompts, schemas, max_tokens."""
         self.params: dict[str, Any] = {}
         self.hydrated = 0
         self.hydrate = _Aio(self._hydrate)
@@ -89,6 +105,18 @@ class FakeCls:
                         raise RuntimeError("App 'smallwood-inference' not found")
                     await asyncio.sleep(outer.spawn_delay)
                     call = FakeCall([f"answer to {p}" for p in prompts], outer.delay)
+                    outer.calls.append(call)
+                    return call
+
+                spawn = _Aio(_spawn)
+
+            class generate_each:
+                @staticmethod
+                async def _spawn(
+                    prompts: Sequence[str], schemas: list[Any], max_tokens: list[int]
+                ) -> FakeCall:
+                    outer.each.append((list(prompts), schemas, max_tokens))
+                    call = FakeCall([_answer(s) for s in schemas], outer.delay)
                     outer.calls.append(call)
                     return call
 
@@ -199,3 +227,28 @@ async def test_deadline_misses_with_no_container_answering_back_off() -> None:
     assert len(cls.calls) == 1 and brain.failures == 1
     await engine.aclose()
     assert cls.calls[0].cancelled
+
+
+async def test_a_guarded_batch_is_one_call_with_a_schema_per_prompt() -> None:
+    """Each creature's own schema and token budget travel in ONE `generate_each` call."""
+    cls = FakeCls()
+    scenario = load_scenario()
+    observations = observe_all(new_world(scenario, 1))
+    brain = ModelBrain(
+        ModalEngine(cls=cls), PromptBuilder(scenario, space="guarded"), max_tokens=96
+    )
+    results = await brain.decide(observations, deadline=time.monotonic() + 10)
+    assert len(cls.calls) == 1 and len(cls.each) == 1
+    prompts, schemas, budgets = cls.each[0]
+    assert len(prompts) == len(schemas) == len(budgets) == len(observations)
+    space = brain.builder.space
+    assert schemas == [space.schema(o) for o in observations.values()]
+    assert budgets == [budget_for(s, 96) for s in schemas] and min(budgets) > 96
+    assert len({json.dumps(s, sort_keys=True) for s in schemas}) > 1  # creatures differ
+    assert all(r.status == "ok" and r.decision.offers for r in results.values())
+
+
+async def test_generate_each_wants_one_schema_and_budget_per_prompt() -> None:
+    engine = ModalEngine(cls=FakeCls())
+    with pytest.raises(ValueError, match="one schema"):
+        await engine.generate_each(["a", "b"], schemas=[{}], max_tokens=[8, 8])

@@ -77,6 +77,7 @@ def test_simulate_guarded_drives_the_real_model(smollm2: Path, tmp_path: Path) -
         assert str(smollm2) not in record.model_dump_json(exclude={"prompt", "messages"})
         assert record.observation is not None and record.intended is not None
         assert record.status in ("ok", "repaired"), (record.noop_reason, record.raw)
+        assert "truncated" not in record.repairs, record.raw  # answers fit their budget
         obs = record.observation.model_dump()
         for offer in record.intended:
             assert _sensible(offer.model_dump(mode="json"), obs) == [], record.raw

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from server.cli import build_parser
 from server.minds.engines import EngineOptions, start_scenario_brains
 from server.minds.prompts import Renderer, template_renderer
+from server.serve import ServeConfig, start
 from server.simulate import Cast, run_world
 from server.world import ScenarioError, load_scenario, new_world, parse_scenario
 
@@ -77,3 +83,40 @@ async def test_each_brain_uses_its_own_space_one_call_per_distinct_schema() -> N
 def test_an_unknown_space_is_a_scenario_error() -> None:
     with pytest.raises(ScenarioError, match="space"):
         parse_scenario(_scenario(odd="wild"))
+
+
+async def test_serve_space_gives_the_brain_its_space_in_the_live_server(tmp_path: Path) -> None:
+    options = "--brain openai --model m --base-url http://127.0.0.1:9 --space guarded"
+    options += " --port 0 --tick 0.1 --seed 1 --data-dir"
+    args = build_parser().parse_args(["serve", *options.split(), str(tmp_path / "data")])
+    cfg = ServeConfig.from_args(args)
+    assert cfg.space == "guarded"
+    engine = SchemaEngine()
+    server = await start(
+        replace(cfg, admin_token="t"), engines=lambda _o: (engine, template_renderer("chatml"))
+    )
+    try:
+        while server.clock.state.tick < 2:
+            await asyncio.sleep(0.05)
+    finally:
+        await server.stop()
+    state = server.clock.state
+    deciding = [c for c in state.creatures.values() if c.brain in ("model", "scripted")]
+    assert engine.calls and all(n == 1 for n, _ in engine.calls)  # a schema per creature
+    schemas = [s for _, s in engine.calls]
+    assert len({json.dumps(s, sort_keys=True) for s in schemas[: len(deciding)]}) > 1
+    assert all("offers" in s["properties"] and "choice" not in s["properties"] for s in schemas)
+    buys = [
+        item
+        for s in schemas
+        for item in s["properties"]["offers"].get("items", {}).get("anyOf", [])
+        if item["properties"]["side"] == {"const": "buy"}
+    ]
+    assert buys, "guarded buys were offered"
+
+
+def test_serve_space_defaults_to_free_and_refuses_an_unknown_space() -> None:
+    parser = build_parser()
+    assert ServeConfig.from_args(parser.parse_args(["serve"])).space == "free"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "--space", "wild"])

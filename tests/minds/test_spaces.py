@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
+import statistics
+from collections.abc import Mapping
 
 import jsonschema
 import pytest
@@ -11,10 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server import simulate
+from server.bench.decisions import closed_loop
+from server.minds.brain import DecisionResult, ScriptedBrain
 from server.minds.prompts import PromptBuilder
 from server.minds.spaces import (
     BAND_HIGH,
     BAND_LOW,
+    MENU_BID_BAND,
+    MENU_COLD_BID,
+    MENU_SELL_BAND,
     GuardedSpace,
     MenuSpace,
     band_prices,
@@ -175,12 +183,20 @@ def test_menu_plans_are_distinct_and_sensible(tick: int) -> None:
         assert len({tuple(p.offers) for p in plans}) == len(plans)
         for plan in plans:
             assert plan.offers
+            bids = sum(o.qty * o.price for o in plan.offers if o.side is Side.BUY)
+            assert bids <= obs.pebbles + 1e-6  # a plan's bids fit the purse
             for o in plan.offers:
                 if o.side is Side.BUY:
                     assert o.good != obs.produces
                 else:
                     assert o.qty <= obs.stores.get(o.good, 0)
-                assert 0.5 * obs.prices[o.good] <= o.price <= 2 * obs.prices[o.good]
+                ref = obs.prices[o.good]
+                if o.side is Side.SELL:  # never under the board: dumping drags it down
+                    assert MENU_SELL_BAND[0] * ref <= o.price <= MENU_SELL_BAND[1] * ref
+                else:
+                    cold_fuel = o.good == obs.fuel_good and not obs.warm
+                    high = MENU_COLD_BID if cold_fuel else MENU_BID_BAND[1]
+                    assert MENU_BID_BAND[0] * ref - 0.01 <= o.price <= high * ref + 0.005
 
 
 def test_menu_answer_picks_its_plan_by_letter() -> None:
@@ -190,7 +206,13 @@ def test_menu_answer_picks_its_plan_by_letter() -> None:
     schema = space.schema(obs)
     assert schema["properties"]["choice"]["enum"] == list("ABCD"[: len(plans)])
     builder = PromptBuilder(SCENARIO, space=space)
-    assert "A: " in builder.suffix(obs) and builder.example is None
+    assert "A: " in builder.suffix(obs)
+    # The worked example shows a menu and picks its first plan, with a line naming Wren.
+    example = builder.prefix.split("Example. For this creature:", 1)[1]
+    assert "Your plans:\nA: sell " in example
+    answer = json.loads(example.split("a good answer is:\n", 1)[1].splitlines()[0])
+    assert answer["choice"] == "A" and "Wren" in answer["gossip"]
+    assert builder.example is not None and not builder.example.offers
     reading = space.interpret('{"choice":"B","gossip":"  acorns,\\n cheap "}', obs)
     assert reading.parsed.decision.offers == plans[1].offers
     assert reading.parsed.decision.gossip == "acorns, cheap"
@@ -228,3 +250,40 @@ def test_the_answer_format_shows_no_sample_numbers() -> None:
         format_line = next(line for line in prefix.splitlines() if line.startswith("{"))
         assert not any(ch.isdigit() for ch in format_line), format_line
         assert '"..."' not in format_line
+
+
+class _Chooser:
+    """Picks menu plans by a fixed rule, as the weakest model could: no reading at all."""
+
+    name = "chooser"
+
+    def __init__(self, pick: int | None, seed: int) -> None:
+        self.space = MenuSpace(SCENARIO)
+        self.pick = pick
+        self.rng = random.Random(seed)
+
+    async def decide(
+        self, observations: Mapping[str, Observation], *, deadline: float
+    ) -> dict[str, DecisionResult]:
+        out = {}
+        for cid, obs in observations.items():
+            plans = self.space.plans(obs)
+            index = self.rng.randrange(len(plans)) if self.pick is None else self.pick
+            out[cid] = DecisionResult(plans[min(index, len(plans) - 1)], "ok", self.name)
+        return out
+
+    async def aclose(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("pick", [0, 1, 2, 3, None])
+async def test_no_menu_choice_is_ruinous(pick: int | None) -> None:
+    """Whichever letter a creature always picks (or picking at random), the Wood's mean
+    wealth change over 30 ticks on seeds 1-3 stays within 20% of the scripted minds', and it
+    trades at least 80% as much (the issue's menu targets, for any chooser)."""
+    seeds = (1, 2, 3)
+    scripted = await closed_loop(SCENARIO, seeds, 30, ScriptedBrain)
+    chosen = await closed_loop(SCENARIO, seeds, 30, lambda s: _Chooser(pick, s))
+    base = statistics.fmean(scripted.wealth_change)
+    assert statistics.fmean(chosen.wealth_change) >= base - 0.2 * abs(base)
+    assert chosen.trades / chosen.ticks >= 0.8 * scripted.trades / scripted.ticks
