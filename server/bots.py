@@ -59,6 +59,9 @@ SPAWNS_PER_ADDRESS = (3.0, 3600.0)
 """New creatures one address may bring in: 3 at once, then one every 20 minutes."""
 SPAWN_ADDRESSES = 10_000
 """Addresses remembered for that limit; past this the fullest buckets are forgotten."""
+UNCLAIMED_PER_BOT = 4
+"""Tokens of refused newcomers kept (to come back with) per bot the Wood may hold; beyond
+that the oldest are revoked."""
 NEWS_LIMIT = 64
 """Events about a creature kept for its bot's next turn (its last act's fills survive a
 disconnect this way); the oldest go first past this."""
@@ -138,6 +141,11 @@ class BotRelay:
         """Per address: how many new creatures it may still bring in (`SPAWNS_PER_ADDRESS`)."""
         self._pending_names: dict[str, str] = {}
         """Creature id -> name, for spawns not yet admitted (names must stay distinct)."""
+        self.unclaimed_limit = UNCLAIMED_PER_BOT * max_bots
+        """Most tokens minted by joins whose creature the Wood has not taken in."""
+        self._unclaimed: dict[str, str] = {}
+        """Digest -> creature id, oldest first: tokens a join minted for a creature not yet
+        admitted (refused ones keep theirs, to come back with later; see `_mint`)."""
         self._open_tick: int | None = None
         self._sent_at = 0.0
         self._waiting: set[str] = set()
@@ -271,6 +279,7 @@ class BotRelay:
         self.state = state
         self._next_tick = max(self._next_tick, state.tick + 1)
         rejected = {e["command"]: e["reason"] for e in events if e["type"] == "command_rejected"}
+        trim = False
         for command in commands:
             if isinstance(command, SpawnCreature):
                 self._pending_names.pop(command.id, None)
@@ -281,6 +290,10 @@ class BotRelay:
             else:
                 reason = rejected.get(f"spawn {command.id}", "refused")
                 self._refused(command.id, reason)
+                trim = True
+        if trim and len(self._unclaimed) > self.unclaimed_limit:
+            self._tasks.add(task := asyncio.create_task(self._trim_unclaimed()))
+            task.add_done_callback(self._tasks.discard)
         for event in events:
             if event["type"] == "creature_retired":
                 self._tasks.add(task := asyncio.create_task(self._retired(event["creature"])))
@@ -313,6 +326,8 @@ class BotRelay:
 
     def _admitted(self, cid: str) -> None:
         self._pending_names.pop(cid, None)
+        for key in [k for k, c in self._unclaimed.items() if c == cid]:
+            del self._unclaimed[key]  # claimed: an ordinary token from now on
         session = self.spawning.pop(cid, None)
         if session is not None and not session.outbox.closed:
             session.spawning = None
@@ -568,10 +583,30 @@ class BotRelay:
         if not self._may_spawn(session, join):
             return
         cid = self._new_id(join.name)
+        self._spawn(session, cid, await self._mint(cid), join)
+
+    async def _mint(self, cid: str) -> str:
+        """A new token for a join's new creature. A refused creature keeps its token to come
+        back with, but only the newest `unclaimed_limit` such tokens stay: a flood of refused
+        joins from any number of addresses cannot grow the token table without bound."""
         token = new_token()
-        await self.store.issue_token(digest(token), cid)
-        self.tokens.add(digest(token), cid)
-        self._spawn(session, cid, token, join)
+        key = digest(token)
+        await self.store.issue_token(key, cid)
+        self.tokens.add(key, cid)
+        self._unclaimed[key] = cid
+        await self._trim_unclaimed()
+        return token
+
+    async def _trim_unclaimed(self) -> None:
+        """Forget the oldest refused newcomers' tokens beyond `unclaimed_limit` (the ones on
+        their way in are left alone: at most `max_bots` of them)."""
+        waiting = {*self.spawning, *self.state.creatures}
+        refused = [k for k, c in self._unclaimed.items() if c not in waiting]
+        for key in refused[: max(0, len(refused) - self.unclaimed_limit)]:
+            if self._unclaimed.pop(key, None) is None:
+                continue  # another trim got there first
+            self.tokens.discard(key)
+            await self.store.forget_token(key)
 
     def _pace(self, session: BotSession, join: Join) -> None:
         """The session's cadence, from its join (none: a turn every tick)."""

@@ -410,6 +410,11 @@ class Store:
 
         return await self.call(write)
 
+    async def forget_token(self, token: str) -> None:
+        """Delete a token's row outright (a refused newcomer's, never used to hold anything:
+        unlike a revocation, nothing about it is worth keeping)."""
+        await self.call(lambda conn: conn.execute("DELETE FROM tokens WHERE token = ?", (token,)))
+
 
 def _write_tick(conn: sqlite3.Connection, r: TickRecord) -> None:
     """One tick's rows; the snapshot is there when the clock chose to take one."""

@@ -55,3 +55,37 @@ async def test_a_flood_gets_the_welcome_and_no_more(server: Server) -> None:
     await send(again, {"type": "leave"})
     for ws, _ in bots:
         await ws.close()
+
+
+async def test_a_flood_of_refused_joins_keeps_only_the_newest_tokens(server: Server) -> None:
+    """Refused newcomers keep their tokens to come back with, but only so many: a flood from
+    any number of addresses cannot grow the token table (in memory and on disk) for ever."""
+    relay = server.relay
+    relay.unclaimed_limit = 3
+    before = len(await server.store.tokens())
+    joins = [
+        bot(server, name=f"Swarm {i}", species="gnat", produces="berries")
+        for i in range(AT_ONCE + 6)
+    ]
+    bots = await asyncio.gather(*joins)
+    outcomes = await asyncio.gather(*(recv_until(ws, admitted_or_refused) for ws, _ in bots))
+    refused = [r for (_, r), out in zip(bots, outcomes, strict=True) if out["type"] != "turn"]
+    assert len(refused) == 6
+
+    def unclaimed(stored: dict[str, str]) -> list[str]:
+        return [cid for cid in stored.values() if cid not in server.clock.state.creatures]
+
+    for _ in range(50):  # the server forgets them just after it sends the refusals
+        stored = await server.store.tokens()
+        if len(unclaimed(stored)) <= relay.unclaimed_limit:
+            break
+        await asyncio.sleep(0.1)
+    assert len(unclaimed(stored)) == relay.unclaimed_limit
+    assert len(stored) - before <= AT_ONCE + relay.unclaimed_limit
+    rows = await server.store.call(lambda c: c.execute("SELECT COUNT(*) FROM tokens").fetchone())
+    assert rows[0] - before <= AT_ONCE + relay.unclaimed_limit  # deleted, not only revoked
+    # Whoever was refused last can still come back with its token; the oldest cannot.
+    assert relay.tokens.creature(refused[-1]["token"]) == refused[-1]["creature"]
+    assert relay.tokens.creature(refused[0]["token"]) is None
+    for ws, _ in bots:
+        await ws.close()
