@@ -38,10 +38,10 @@ from shared.protocol import NAME_CHARS, Act, CloseCode, ErrorCode, Join
 from shared.text import clean_text, skeleton
 
 from .commands import PendingCommands
-from .limits import TokenBucket
+from .live.limits import TokenBucket
+from .live.outbox import Outbox, Sink
 from .metrics import Metrics
 from .offers import check_offers
-from .outbox import Outbox, Sink
 from .store import Store
 from .tokens import TokenBook, digest
 

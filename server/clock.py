@@ -41,8 +41,8 @@ from .bots import BotRelay
 from .commands import PendingCommands
 from .events_wire import events_to_wire
 from .gcpace import GcPacer
-from .history import History, history_point
-from .hub import Hub
+from .live.history import History, history_point
+from .live.hub import Hub
 from .metrics import Metrics
 from .records import TickRecord
 from .store import Store

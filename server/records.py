@@ -25,7 +25,7 @@ class TickRecord:
     """The tick's events as the wire carries them."""
     state_hash: str
     stats: dict[str, Any]
-    """The tick's point on the history charts (see `server.history`)."""
+    """The tick's point on the history charts (see `server.live.history`)."""
     traces: Mapping[str, DecisionResult] = field(default_factory=dict)
     snapshot: dict[str, Any] | None = None
     """`state_to_dict` of the state after this tick, on snapshot ticks."""

@@ -48,8 +48,8 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.typing import EncodableT, FieldT
 
-    from .history import History
-    from .hub import Hub
+    from .live.history import History
+    from .live.hub import Hub
 
 log = logging.getLogger(__name__)
 

@@ -31,9 +31,9 @@ from clients.web import ASSETS_DIR, PAGES, page_handler
 from shared import merge_patch
 from shared.protocol import CloseCode, protocol_schema
 
-from .history import History, history_point
-from .http import page_query
-from .hub import Hub
+from .live.history import History, history_point
+from .live.http import page_query
+from .live.hub import Hub
 from .live.viewers import serve_viewer
 from .metrics import Metrics
 from .redis_publish import (
@@ -75,7 +75,7 @@ class RelayHub(Hub):
         self.metrics.deltas.inc()
 
     def fan_out(self, seq: int, frame: bytes) -> None:
-        from .outbox import text_frame  # noqa: PLC0415
+        from .live.outbox import text_frame  # noqa: PLC0415
 
         wire = text_frame(frame)
         for viewer in self.viewers:

@@ -48,10 +48,10 @@ from shared.protocol import CloseCode
 from .bots import BotRelay
 from .clock import MAX_PERIOD, MIN_PERIOD, Clock, ClockConfig
 from .commands import PendingCommands
-from .guard import EdgeLimits, guard
-from .history import History
-from .http import EXTRA_HEALTH, build_app
-from .hub import Hub, run_seq
+from .live.guard import EdgeLimits, guard
+from .live.history import History
+from .live.http import EXTRA_HEALTH, build_app
+from .live.hub import Hub, run_seq
 from .metrics import Metrics
 from .redis_publish import PREFIX, RedisPublisher, prefix_problem, url_problem
 from .store import Store, StoreError, db_path

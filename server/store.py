@@ -335,7 +335,7 @@ class Store:
     async def begin_run(self) -> int:
         """Count one more server start on this data dir; returns its number (0 for the first).
 
-        The hub numbers its deltas from it (`server.hub.run_seq`), so a viewer's `since` from
+        The hub numbers its deltas from it (`server.live.hub.run_seq`), so a viewer's `since` from
         an earlier run is never taken for one of this run's.
         """
 

@@ -37,8 +37,8 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from server.gcpace import GcPacer
+from server.live.outbox import text_frame
 from server.live.viewers import DIRECT_WRITE_BYTES
-from server.outbox import text_frame
 from server.serve import ServeConfig
 
 from .live import (

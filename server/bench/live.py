@@ -253,7 +253,7 @@ async def _time_healthz(runner: Any, record: ServerRecord) -> None:
     """Call `/healthz`'s handler on the live app once a second, without a socket."""
     from aiohttp.test_utils import make_mocked_request  # noqa: PLC0415
 
-    from server.http import healthz  # noqa: PLC0415
+    from server.live.http import healthz  # noqa: PLC0415
 
     from .probes import handler_ms  # noqa: PLC0415
 

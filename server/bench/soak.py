@@ -85,7 +85,7 @@ DRIP_S = 5.0
 ATTACKER = "127.0.0.2"
 """The slowloris connects from here, so the per-address cap falls on it alone."""
 EDGE_ENV = {"SMALLWOOD_LIMIT_LOOPBACK": "1"}
-"""The server under test caps loopback addresses like any other (see `server.guard`)."""
+"""The server under test caps loopback addresses like any other (see `server.live.guard`)."""
 
 
 @dataclass(slots=True)

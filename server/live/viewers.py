@@ -17,9 +17,9 @@ from aiohttp import WSMsgType, web
 
 from shared.protocol import CloseCode, ErrorCode
 
-from ..hub import Hub
-from ..limits import VIEWER_FRAME_BYTES, TokenBucket
 from ..metrics import Metrics
+from .hub import Hub
+from .limits import VIEWER_FRAME_BYTES, TokenBucket
 
 DIRECT_WRITE_BYTES = 64 * 1024
 """Past this much unsent data a viewer's frames go through its queue (and its limit)."""

@@ -21,8 +21,8 @@ from websockets.exceptions import ConnectionClosed
 from server.bots import BotRelay
 from server.clock import Clock, ClockConfig
 from server.commands import PendingCommands
-from server.history import History
-from server.hub import Hub
+from server.live.history import History
+from server.live.hub import Hub
 from server.metrics import Metrics
 from server.minds.brain import Brain, ScriptedBrain
 from server.serve import ServeConfig, Server, start

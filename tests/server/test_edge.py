@@ -15,8 +15,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from server import http
-from server.guard import AcceptErrorLog
+from server.live import http
+from server.live.guard import AcceptErrorLog
 from server.serve import Server, start
 
 from .conftest import bot, config, recv, ws_url

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from server.history import MAX_PAGE, PAGE
+from server.live.history import MAX_PAGE, PAGE
 from server.serve import Server
 
 from .conftest import connect, recv, ws_url

@@ -7,9 +7,9 @@ from typing import Any
 
 import orjson
 
-from server.hub import Hub
+from server.live.hub import Hub
+from server.live.outbox import Outbox, text_frame
 from server.metrics import Metrics
-from server.outbox import Outbox, text_frame
 
 
 def payload(wire: bytes) -> bytes:

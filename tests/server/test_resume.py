@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from server.hub import RUN_SPAN, Hub
+from server.live.hub import RUN_SPAN, Hub
 from server.metrics import Metrics
 from server.serve import start
 from shared.merge_patch import apply

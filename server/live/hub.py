@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from .metrics import Metrics
+from ..metrics import Metrics
 from .outbox import Outbox, Sink, text_frame
 
 RUN_SPAN = 2**32

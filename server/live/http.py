@@ -24,14 +24,14 @@ from server.world import LEGENDS, RetireCreature, TriggerLegend
 from shared import admin
 from shared.protocol import CloseCode, protocol_schema
 
-from .bots import BotRelay, describe
-from .clock import Clock
+from ..bots import BotRelay, describe
+from ..clock import Clock
+from ..metrics import Metrics
 from .guard import EdgeLimits, origin_allowed
 from .history import History
 from .hub import Hub
 from .limits import BOT_FRAME_BYTES
-from .live.viewers import HEARTBEAT, WebSocketSink, finish_writer, serve_viewer, upgrade
-from .metrics import Metrics
+from .viewers import HEARTBEAT, WebSocketSink, finish_writer, serve_viewer, upgrade
 
 log = logging.getLogger(__name__)
 

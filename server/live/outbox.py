@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-from .metrics import Metrics
+from ..metrics import Metrics
 
 log = logging.getLogger(__name__)
 
