@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -26,6 +27,14 @@ from shared import merge_patch
 from .conftest import ADMIN
 
 REDIS = shutil.which("redis-server")
+REDIS_TIER = [
+    pytest.mark.redis,
+    pytest.mark.skipif(
+        REDIS is None and not os.environ.get("CI"),
+        reason="needs Debian's redis-server (apt-get install redis-server); CI installs it",
+    ),
+]
+"""The marks of a test module that needs a real redis-server (`pytestmark = REDIS_TIER`)."""
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -26,7 +26,7 @@ from server.serve import start
 
 from .conftest import config, recv_until, send
 from .relay_parts import (
-    REDIS,
+    REDIS_TIER,
     ROOT,
     RedisServer,
     RelayProcess,
@@ -40,13 +40,7 @@ from .relay_parts import (
     wait_port,
 )
 
-pytestmark = [
-    pytest.mark.redis,
-    pytest.mark.skipif(
-        REDIS is None and not os.environ.get("CI"),
-        reason="needs Debian's redis-server (apt-get install redis-server); CI installs it",
-    ),
-]
+pytestmark = REDIS_TIER
 
 
 IDLE_AFTER = 3.0

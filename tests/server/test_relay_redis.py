@@ -7,7 +7,6 @@ Skipped only outside CI when Debian's `redis-server` is missing; under CI (`CI` 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from server.serve import Server, start
 
 from .conftest import ADMIN, config
 from .relay_parts import (
-    REDIS,
+    REDIS_TIER,
     RedisServer,
     RelayProcess,
     ServerProcess,
@@ -34,13 +33,7 @@ from .relay_parts import (
     until,
 )
 
-pytestmark = [
-    pytest.mark.redis,
-    pytest.mark.skipif(
-        REDIS is None and not os.environ.get("CI"),
-        reason="needs Debian's redis-server (apt-get install redis-server); CI installs it",
-    ),
-]
+pytestmark = REDIS_TIER
 
 
 @pytest.fixture
