@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from server.world.actions import NOOP, Action, Order
 from server.world.observe import Observation
+from server.world.units import to_bits
 from shared.decision import GOSSIP_CHARS, MAX_OFFERS, MAX_PRICE, MAX_QTY, THOUGHT_CHARS, Decision
 
 from .translate import to_decision
@@ -107,11 +108,6 @@ def _qty(value: int) -> int:
     return MAX_QTY if value > MAX_QTY else value
 
 
-def _bits(price: float) -> int:
-    """A limit price already on the protocol's grid (`_price`), as the world's bits."""
-    return round(price * 100)
-
-
 def _sell_surplus(obs: Observation, t: Temperament) -> Order | None:
     good = obs.produces
     held = obs.stores.get(good, 0)
@@ -137,7 +133,7 @@ def _sell_surplus(obs: Observation, t: Temperament) -> Order | None:
         markup += 0.25 * obs.fuel_per_tick * left
         if obs.season == "winter":
             qty = surplus
-    return Order(SELL, good, _qty(qty), _bits(_price(ref * (1 + markup))))
+    return Order(SELL, good, _qty(qty), to_bits(_price(ref * (1 + markup))))
 
 
 def _buy_shortages(obs: Observation, t: Temperament) -> list[Order]:
@@ -166,7 +162,7 @@ def _buy_shortages(obs: Observation, t: Temperament) -> list[Order]:
             continue
         qty = _qty(qty)
         budget -= qty * limit
-        orders.append(Order(BUY, good, qty, _bits(limit)))
+        orders.append(Order(BUY, good, qty, to_bits(limit)))
     return orders
 
 
@@ -180,12 +176,12 @@ def _speculate(obs: Observation, t: Temperament) -> list[Order]:
         if held < 25 and obs.pebbles > 20:
             qty = min(4, int(obs.pebbles * 0.3 // max(ref, 0.01)))
             if qty > 0:
-                offers.append(Order(BUY, fuel, qty, _bits(_price(ref * 0.95))))
+                offers.append(Order(BUY, fuel, qty, to_bits(_price(ref * 0.95))))
     if fuel and fuel != obs.produces and obs.season == "winter":
         spare = obs.stores.get(fuel, 0) - round(obs.fuel_per_tick * 5)
         if spare > 0:
             ref = obs.prices[fuel]
-            offers.append(Order(SELL, fuel, _qty(spare), _bits(_price(ref * 1.2))))
+            offers.append(Order(SELL, fuel, _qty(spare), to_bits(_price(ref * 1.2))))
     return offers
 
 
