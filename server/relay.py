@@ -238,15 +238,18 @@ class Relay:
         await pipe.execute()
 
     async def leave(self) -> None:
-        """Take our viewer count out of Redis at once (on shutdown; best effort)."""
-        client = self._client
-        if client is None or not self.connected:
+        """Take our viewer count out of Redis at once (on shutdown, once `run` has stopped, so
+        no beat of it can land after; best effort, on a connection of its own)."""
+        if not self.connected:
             return
+        client = connect(self.url)
         with contextlib.suppress(Exception):
             pipe = client.pipeline(transaction=False)
             pipe.delete(self.audience)
             pipe.srem(self.relays, self.id)
             await asyncio.wait_for(pipe.execute(), 1.0)
+        with contextlib.suppress(Exception):
+            await client.aclose()
 
     async def top(self) -> int:
         """The stream's last seq, or -1 (Redis away)."""
@@ -423,10 +426,11 @@ class Running:
 
     async def stop(self) -> None:
         self.relay.hub.close_all(CloseCode.GOING_AWAY, "relay shutting down")
-        await self.relay.leave()
+        # Stop following first: a beat still in flight would put our count back after `leave`.
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
+        await self.relay.leave()
         await self.runner.cleanup()
 
 
