@@ -141,9 +141,12 @@ class Variant:
         return self.space + "".join(f"-{a}" for a in self.ablate)
 
 
-def variants(spaces: Sequence[str], ablate: Sequence[str]) -> list[Variant]:
-    """Each space with the full prompt; the free space also without each listed intervention."""
-    out = [Variant(s) for s in spaces]
+def variants(
+    spaces: Sequence[str], ablate: Sequence[str], *, ablated_only: bool = False
+) -> list[Variant]:
+    """Each space with the full prompt; the free space also without each listed intervention
+    (`ablated_only`: those alone, without any space's full prompt)."""
+    out = [] if ablated_only else [Variant(s) for s in spaces]
     if "free" in spaces:
         out += [Variant("free", (a,)) for a in ablate]
     return out
@@ -250,6 +253,7 @@ async def run(
     *,
     spaces: Sequence[str] = SPACES,
     ablate: Sequence[str] = (),
+    ablated_only: bool = False,
     seeds: Sequence[int] = (1, 2, 3),
     ticks: int = 30,
     sample: int = 10,
@@ -269,7 +273,7 @@ async def run(
     baseline = await closed_loop(scenario, seeds, ticks, ScriptedBrain) if ticks else LoopFigures()
     example = PromptBuilder(scenario).example
     rows = []
-    for variant in variants(spaces, ablate):
+    for variant in variants(spaces, ablate, ablated_only=ablated_only):
         builder = PromptBuilder(
             scenario, renderer=renderer, space=variant.space, ablate=variant.ablate
         )
@@ -440,6 +444,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="free space: also run without each of these, one at a time "
         f"({','.join(INTERVENTIONS)})",
     )
+    parser.add_argument(
+        "--ablated-only",
+        action="store_true",
+        help="run only the ablated free variants, not the full prompts (for a long run "
+        "that adds them to figures already measured)",
+    )
     parser.add_argument("--ticks", type=int, default=30, help="closed-loop ticks per seed (30)")
     parser.add_argument("--sample", type=int, default=10, help="judged ticks per seed (10)")
     parser.add_argument("--seeds", type=_seeds, default=[1, 2, 3], help="(default 1,2,3)")
@@ -468,6 +478,8 @@ def run_cli(args: argparse.Namespace) -> int:
     bad = sorted(set(args.ablate) - set(INTERVENTIONS))
     if bad:
         return fail(f"--ablate {bad}: choose from {list(INTERVENTIONS)}")
+    if args.ablated_only and not (args.ablate and "free" in args.space):
+        return fail("--ablated-only needs --space free and --ablate")
     if args.ticks < 0 or args.sample < 1 or args.max_tokens < 1 or not args.seeds:
         return fail("--ticks >= 0, --sample >= 1, --max-tokens >= 1 and one seed at least")
     try:
@@ -500,6 +512,7 @@ def run_cli(args: argparse.Namespace) -> int:
                 renderer,
                 spaces=args.space,
                 ablate=args.ablate,
+                ablated_only=args.ablated_only,
                 seeds=args.seeds,
                 ticks=args.ticks,
                 sample=args.sample,

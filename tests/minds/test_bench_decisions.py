@@ -105,6 +105,8 @@ def test_ablations_are_free_space_variants() -> None:
     labels = [v.label for v in variants(["guarded", "free"], ["roster", "example"])]
     assert labels == ["guarded", "free", "free-roster", "free-example"]
     assert [v.label for v in variants(["menu"], ["roster"])] == ["menu"]
+    only = variants(["guarded", "free"], ["never_buy", "roster"], ablated_only=True)
+    assert [v.label for v in only] == ["free-never_buy", "free-roster"]
 
 
 class _MenuPicker:
