@@ -31,8 +31,9 @@ from clients.web import ASSETS_DIR, PAGES, page_handler
 from shared import merge_patch
 from shared.protocol import CloseCode, protocol_schema
 
+from .live.guard import EdgeLimits, guard
 from .live.history import History, history_point
-from .live.http import page_query
+from .live.http import LIMITS, METRICS, allowed_origins, foreign, page_query
 from .live.hub import Hub
 from .live.viewers import serve_viewer
 from .metrics import Metrics
@@ -288,9 +289,13 @@ SCHEMA = web.AppKey("relay_schema", bytes)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def build_app(relay: Relay) -> web.Application:
+def build_app(relay: Relay, limits: EdgeLimits | None = None) -> web.Application:
+    """The relay's pages and viewer stream, behind the same edge as the server's (`limits`,
+    default from the `SMALLWOOD_*` environment: origins, per-address caps, idle sockets)."""
     app = web.Application()
     app[RELAY] = relay
+    app[LIMITS] = limits if limits is not None else EdgeLimits.from_env()
+    app[METRICS] = relay.metrics
     app[SCHEMA] = orjson.dumps(protocol_schema(), option=orjson.OPT_INDENT_2)
     for route, page in PAGES.items():  # `/play` is the server's: see `to_server`
         if route != "/play":
@@ -302,6 +307,7 @@ def build_app(relay: Relay) -> web.Application:
     app.router.add_get("/api/snapshot", snapshot)
     app.router.add_get("/api/history", history_series)
     app.router.add_get("/api/schema", schema)
+    app.router.add_get("/api/origins", allowed_origins)
     # Players and bots act on the world's server itself; a relay only shows them the way.
     app.router.add_get("/play", to_server("/play"))
     app.router.add_get("/ws/bot", to_server("/ws/bot"))
@@ -334,6 +340,8 @@ async def schema(request: web.Request) -> web.StreamResponse:
 
 
 async def viewer_socket(request: web.Request) -> web.StreamResponse:
+    if (refused := foreign(request)) is not None:
+        return refused
     relay = request.app[RELAY]
     return await serve_viewer(
         request,
@@ -437,8 +445,12 @@ class Running:
 async def start(relay: Relay, host: str, port: int) -> Running:
     """Follow Redis and serve `relay` on `host`:`port` (0: any free port) in this loop;
     OSError when it cannot listen there."""
-    runner = web.AppRunner(build_app(relay), shutdown_timeout=2.0, access_log=None)
+    app = build_app(relay)
+    runner = web.AppRunner(
+        app, shutdown_timeout=2.0, access_log=None, keepalive_timeout=app[LIMITS].idle_seconds
+    )
     await runner.setup()
+    guard(runner, app[LIMITS])
     try:
         await web.TCPSite(runner, host, port).start()
     except OSError:

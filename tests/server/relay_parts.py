@@ -91,16 +91,23 @@ class RedisServer:
 class RelayProcess:
     """`python -m server relay` on its own port, as an operator would start it."""
 
-    def __init__(self, redis_url: str, port: int | None = None, *args: str) -> None:
-        """`args`: more options of `smallwood relay`."""
+    def __init__(
+        self,
+        redis_url: str,
+        port: int | None = None,
+        *args: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """`args`: more options of `smallwood relay`; `env`: more environment (`SMALLWOOD_*`)."""
         self.redis_url = redis_url
         self.args = args
+        self.env = env or {}
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
         self.proc = subprocess.Popen(
             [
                 sys.executable,

@@ -19,7 +19,8 @@ import aiohttp
 import orjson
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.typing import Origin
 
 from server.redis_publish import AUDIENCE_TTL_MS
 from server.serve import start
@@ -339,6 +340,53 @@ async def test_a_viewer_that_talks_meets_one_handler_on_server_and_relay(
     finally:
         relay.stop()
         await running.stop()
+
+
+async def test_a_relay_keeps_the_servers_edge(tmp_path: Path, redis_server: RedisServer) -> None:
+    """The public face of a scaled-out Wood refuses what the server refuses: pages of other
+    origins than its own and its operator's, and more connections per address than the cap."""
+    running = await start(config(tmp_path / "data", tick=0.1, redis=redis_server.url))
+    relay = RelayProcess(
+        redis_server.url,
+        env={
+            "SMALLWOOD_ORIGINS": "https://Wood.example/",
+            "SMALLWOOD_CONNECTIONS_PER_ADDRESS": "3",
+            "SMALLWOOD_LIMIT_LOOPBACK": "1",
+        },
+    )
+    try:
+        relay.start()
+        await relay_ready(relay)
+        # The pages served elsewhere read whom the relay lets in, as they do on a server.
+        assert await get_json(relay.url + "/api/origins") == {"origins": ["https://wood.example"]}
+        url = relay.url.replace("http://", "ws://", 1) + "/ws"
+        with pytest.raises(InvalidStatus) as refused:
+            await connect(url, origin=Origin("https://evil.example"))
+        assert refused.value.response.status_code == 403
+        sockets = [
+            await connect(url, origin=Origin(origin), max_size=None)
+            for origin in ("https://wood.example", relay.url)  # listed, and its own
+        ]
+        sockets.append(await connect(url, max_size=None))  # no Origin: not a browser
+        try:
+            for ws in sockets:
+                assert orjson.loads(await asyncio.wait_for(ws.recv(), 10.0))["type"] == "snapshot"
+            # A fourth connection from this address is cut before its handshake.
+            with pytest.raises((InvalidHandshake, ConnectionClosed, OSError)):
+                await connect(url, open_timeout=10.0)
+        finally:
+            for ws in sockets:
+                await ws.close()
+        metrics = await http_text(relay.url + "/metrics")
+        assert 'smallwood_frames_refused_total{code="foreign_origin"} 1.0' in metrics
+    finally:
+        relay.stop()
+        await running.stop()
+
+
+async def http_text(url: str) -> str:
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        return await resp.text()
 
 
 def test_bench_fanout_relays_compare_runs_both_in_one_run() -> None:
