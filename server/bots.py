@@ -62,6 +62,11 @@ SPAWN_ADDRESSES = 10_000
 UNCLAIMED_PER_BOT = 4
 """Tokens of refused newcomers kept (to come back with) per bot the Wood may hold; beyond
 that the oldest are revoked."""
+RETIRE_ABSENT_HOURS = 72.0
+"""How long a bot's creature may go undriven before the Wood retires it, by default: a
+weekend's outage survives, a flood's creatures do not hold their places for ever."""
+AWAY_CHECK_S = 1.0
+"""Seconds between two looks for creatures gone undriven too long."""
 NEWS_LIMIT = 64
 """Events about a creature kept for its bot's next turn (its last act's fills survive a
 disconnect this way); the oldest go first past this."""
@@ -119,6 +124,8 @@ class BotRelay:
         metrics: Metrics,
         fallback: Brain | None,
         max_bots: int = 64,
+        retire_absent: float = RETIRE_ABSENT_HOURS * 3600.0,
+        now: Callable[[], float] = time.monotonic,
     ) -> None:
         self.state = state
         self.tokens = TokenBook(tokens)
@@ -128,6 +135,12 @@ class BotRelay:
         self.metrics = metrics
         self.fallback = fallback
         self.max_bots = max_bots
+        self.retire_absent = retire_absent
+        """Seconds a bot's creature may go undriven before it is retired (0: never)."""
+        self._now = now
+        self._away: dict[str, float] = {}
+        """Bot creature id -> when it was last driven (or this relay began), while undriven."""
+        self._away_checked = -AWAY_CHECK_S
         self.connections: set[BotSession] = set()
         """Every open `/ws/bot` connection, joined or not."""
         self.sessions: dict[str, BotSession] = {}
@@ -294,8 +307,10 @@ class BotRelay:
         if trim and len(self._unclaimed) > self.unclaimed_limit:
             self._tasks.add(task := asyncio.create_task(self._trim_unclaimed()))
             task.add_done_callback(self._tasks.discard)
+        self._retire_the_absent()
         for event in events:
             if event["type"] == "creature_retired":
+                self.metrics.retired.inc(reason=event["reason"])
                 self._tasks.add(task := asyncio.create_task(self._retired(event["creature"])))
                 task.add_done_callback(self._tasks.discard)
         held = {*self.tokens.values()}
@@ -523,6 +538,26 @@ class BotRelay:
             )
             return
         self.retire(cid, "left")
+
+    def _retire_the_absent(self) -> None:
+        """Retire the bots' creatures no bot has driven for `retire_absent` seconds: each
+        holds a place in `max_bots`, and a creature whose bot has gone for good (or a flood's,
+        joined from many addresses and left) must not hold it for ever."""
+        now = self._now()
+        if not self.retire_absent or now - self._away_checked < AWAY_CHECK_S:
+            return
+        self._away_checked = now
+        away = self._away
+        held = self.sessions
+        bots = {cid for cid, c in self.state.creatures.items() if c.brain == "bot"}
+        for cid in [c for c in away if c not in bots or c in held]:
+            del away[cid]
+        for cid in bots:
+            if cid not in held:
+                since = away.setdefault(cid, now)
+                if now - since >= self.retire_absent:
+                    self.retire(cid, "absent")
+                    away[cid] = now  # asked once; asked again only if it is still here then
 
     def retire(self, cid: str, reason: str) -> None:
         """Ask the world to take `cid` out at the next tick (see `settle` for the rest)."""

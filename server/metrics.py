@@ -193,6 +193,11 @@ class Metrics:
             "Connections closed by the server, by reason.",
             labels=("reason",),
         )
+        self.retired = Counter(
+            "smallwood_creatures_retired_total",
+            "Creatures that left the Wood, by reason (left, retired, absent).",
+            labels=("reason",),
+        )
         self.paused = Gauge("smallwood_paused", "1 while the clock is paused.")
         self.health: BrainHealth | None = None
         self.registry = CollectorRegistry(auto_describe=False)
@@ -223,6 +228,7 @@ class Metrics:
             self.dropped,
             self.refused,
             self.closed,
+            self.retired,
             self.paused,
         ):
             yield metric.family()

@@ -45,7 +45,7 @@ from server.minds.plans import (
 from server.world import Scenario, ScenarioError, load_scenario, new_world, world_document
 from shared.protocol import CloseCode
 
-from .bots import BotRelay
+from .bots import RETIRE_ABSENT_HOURS, BotRelay
 from .clock import MAX_PERIOD, MIN_PERIOD, Clock, ClockConfig
 from .commands import PendingCommands
 from .live.guard import EdgeLimits, guard
@@ -84,6 +84,8 @@ class ServeConfig:
     bot_fallback: Literal["scripted", "noop"] | None = None
     """Overrides the scenario's `rules.bot_fallback` when set."""
     max_bots: int = 64
+    retire_absent: float = RETIRE_ABSENT_HOURS
+    """Hours a bot's creature may go undriven before the Wood retires it (0: never)."""
     idle_after: float | None = None
     """None: never for a scripted world, `MODEL_IDLE_AFTER` when a model brain decides (so
     a GPU container can scale to zero while nobody watches)."""
@@ -104,10 +106,10 @@ class ServeConfig:
     redis: str | None = None
     """redis://HOST:PORT/DB: also publish the deltas there for relays (`server.redis_publish`)."""
     redis_prefix: str = PREFIX
+    """The keys' prefix in Redis: one per world when several share a Redis."""
     public_url: str | None = None
     """The URL players and bots reach this server at, announced to relays (None: the
     address it listens on; the host name when that is a wildcard)."""
-    """The keys' prefix in Redis: one per world when several share a Redis."""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ServeConfig:
@@ -121,6 +123,7 @@ class ServeConfig:
             seed=args.seed,
             bot_fallback=args.bot_fallback,
             max_bots=args.max_bots,
+            retire_absent=args.retire_absent,
             idle_after=args.idle_after,
             idle=args.idle,
             model=args.model,
@@ -208,6 +211,15 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=64,
         help="most bot creatures the Wood takes in (default: 64)",
+    )
+    parser.add_argument(
+        "--retire-absent",
+        type=_hours,
+        default=RETIRE_ABSENT_HOURS,
+        metavar="HOURS",
+        help="retire a bot's creature that no bot has driven for this long, counted from "
+        "its last connection or this server's start, so its place in --max-bots comes "
+        f"free again (default: {RETIRE_ABSENT_HOURS:g}; 0: never)",
     )
     parser.add_argument(
         "--idle-after",
@@ -398,6 +410,7 @@ async def _start(
         metrics=metrics,
         fallback=scripted if bot_fallback == "scripted" else None,
         max_bots=config.max_bots,
+        retire_absent=config.retire_absent * 3600.0,
     )
     held = set(tokens.values())
     minted: dict[str, str] = {}
@@ -570,6 +583,16 @@ def _admin_token(data_dir: Path) -> tuple[str, str]:
     path.touch(mode=0o600)
     path.write_text(token + "\n", encoding="utf-8")
     return token, "generated"
+
+
+def _hours(text: str) -> float:
+    try:
+        hours = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of hours: {text!r}") from None
+    if not 0 <= hours <= 24 * 365:  # NaN too
+        raise argparse.ArgumentTypeError("between 0 (never) and 8760 hours (a year)")
+    return hours
 
 
 def _check(config: ServeConfig) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -69,3 +69,34 @@ async def test_a_world_with_departures_replays(tmp_path: Path) -> None:
         await asyncio.sleep(0.2)
     report = replay(data)
     assert report.ok and report.ticks > 2
+
+
+async def test_a_creature_no_bot_drives_for_long_is_retired_and_its_place_freed(
+    tmp_path: Path,
+) -> None:
+    """A bot gone for good (or a flood's creatures, joined and left) must not hold a place in
+    `max_bots` for ever: after `retire_absent` undriven, the Wood retires the creature."""
+    data = tmp_path / "data"
+    async with serving(data, tick=0.1, max_bots=2, retire_absent=1.0 / 3600) as running:
+        stays, kept = await in_wood(running, **NEWT)
+        gone, left = await in_wood(running, name="Toad", species="toad", produces="honey")
+        token = left["token"]
+        await gone.close()  # and never comes back
+        await until(lambda: left["creature"] not in running.clock.state.creatures, 15.0)
+        assert kept["creature"] in running.clock.state.creatures  # driven all along
+        assert running.relay.metrics.retired.get(reason="absent") == 1
+        ws, refused = await bot(running, token=token)
+        assert refused["code"] == "bad_token"  # its token went with it
+        await ws.close()
+        ws, joined = await bot(running, name="Wren", species="wren", produces="acorns")
+        assert joined["type"] == "joined"  # the place is free again
+        await ws.close()
+        await stays.close()
+    assert replay(data).ok  # the retirement is a recorded command like any other
+
+
+async def until(done: Callable[[], bool], timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not done():
+        assert asyncio.get_running_loop().time() < deadline, "not within the time allowed"
+        await asyncio.sleep(0.05)
