@@ -118,13 +118,16 @@ def load_viewers(
     period: float,
     *,
     processes: int = 1,
+    counts: list[int] | None = None,
 ) -> tuple[list[list[ViewerLog]], Window, dict[str, Any]]:
-    """Run load processes: `viewers` spread evenly over the servers at `urls` (http), the
-    URLs dealt over `processes` load processes (one per URL: each fan-out faces its own, as a
-    server's viewers would not share one machine). The logs per URL, the one window every
-    viewer is judged on, and the CPU each of `pids` used over the window."""
+    """Run load processes: `viewers` spread evenly over the servers at `urls` (http), or
+    `counts` of them on each, the URLs dealt over `processes` load processes (one per URL:
+    each fan-out faces its own, as a server's viewers would not share one machine). The logs
+    per URL, the one window every viewer is judged on, and the CPU each of `pids` used over
+    the window."""
     sockets = [url.replace("http://", "ws://", 1) + "/ws" for url in urls]
-    counts = shares(viewers, len(urls))
+    counts = shares(viewers, len(urls)) if counts is None else counts
+    viewers = sum(counts)
     mine = [list(range(len(urls)))[k::processes] for k in range(processes)]
     loads = [
         Child(

@@ -15,11 +15,13 @@ missed. Two lags, all on this machine's clock:
 Server CPU per tick is measured twice in the same run, with no viewer anywhere and then with
 the V viewers on relays, to show it does not grow with them.
 
-`--compare` also measures, in the same run and before the relays' viewers connect, the server's
-direct fan-out to as many viewers as one relay holds (equal viewers per process), and reports
-the ratio of the relay-to-viewer p99 to the direct p99 (the target: at most 1.25). Then each
-relay's viewers are held by a load process of their own, as the direct viewers are, so that
-each fan-out faces the same receiving side.
+`--compare` adds a second window, after the first, in which the server's own fan-out to as
+many viewers as one relay holds (equal viewers per process) runs at the same time as the
+relays' fan-out, each fan-out with a load process of its own: both face the same machine at the
+same moment (on a machine with fewer cores than processes, a direct run on its own would have
+the cores to itself while the relays share theirs). It reports the ratio of that window's
+relay-to-viewer p99 to its direct p99 (the target: at most 1.25). The first window's figures
+(missed deltas, lags, the server's CPU with viewers on relays only) stay as they are.
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ def run(
 ) -> dict[str, Any]:
     redis = RedisProcess()
     started: list[RelayProcess] = []
-    direct: tuple[list[ViewerLog], Window, dict[str, Any]] | None = None
+    direct: tuple[list[ViewerLog], list[list[ViewerLog]], Window, dict[str, Any]] | None = None
     per_relay = max(shares(viewers, relays))
     fed: list[dict[int, float]] = []
     try:
@@ -168,11 +170,6 @@ def run(
                 cpu0 = cpu_seconds(server.pid)
                 time.sleep(ticks * period)
                 idle_cpu_ms = (cpu_seconds(server.pid) - cpu0) * 1000 / ticks
-                if compare:  # the server's own fan-out to as many viewers as one relay holds
-                    [logs], window, load = load_viewers(
-                        [server.url], [server.pid], per_relay, ticks, period
-                    )
-                    direct = (logs, window, load)
                 groups, window, load = load_viewers(
                     [r.url for r in started],
                     [server.pid] + [r.pid for r in started],
@@ -181,6 +178,17 @@ def run(
                     period,
                     processes=relays if compare else 1,
                 )
+                if compare:  # the server's own fan-out beside the relays', at once
+                    [logs, *both], both_window, both_load = load_viewers(
+                        [server.url] + [r.url for r in started],
+                        [server.pid] + [r.pid for r in started],
+                        0,
+                        ticks,
+                        period,
+                        processes=relays + 1,
+                        counts=[per_relay, *shares(viewers, relays)],
+                    )
+                    direct = (logs, both, both_window, both_load)
             finally:
                 fed = [r.stop() for r in started]
                 record = server.stop()
@@ -188,13 +196,7 @@ def run(
         redis.stop()
     every = [log for logs in groups for log in logs]
     figures = judge(every, window, record.published)
-    hop = [
-        (log.deltas[seq] - stamps[seq]) * 1000
-        for logs, stamps in zip(groups, fed, strict=True)
-        for log in logs
-        for seq in window.seqs()
-        if seq in log.deltas and seq in stamps
-    ]
+    hop = _hops(groups, fed, window)
     server_cpu, *relay_cpu = load["cpu"]
     figures.update(
         {
@@ -214,19 +216,44 @@ def run(
     )
     figures["ok"] = figures["missed"] == 0
     if direct is not None:
-        logs, direct_window, direct_load = direct
-        mine = judge(logs, direct_window, record.published)
-        mine.update(connect_s=direct_load["connect_s"], **direct_load["cpu"][0])
+        logs, both, both_window, both_load = direct
+        mine = judge(logs, both_window, record.published)
+        mine.update(connect_s=both_load["connect_s"], **both_load["cpu"][0])
         mine.pop("lag_p99_ms_by_tick")
-        p99, direct_p99 = figures["relay_lag_ms"]["p99"], mine["lag_ms"]["p99"]
+        beside = judge([log for group in both for log in group], both_window, record.published)
+        hop_beside = summary(_hops(both, fed, both_window))
+        p99, direct_p99 = hop_beside["p99"], mine["lag_ms"]["p99"]
         ratio = round(p99 / direct_p99, 3) if p99 is not None and direct_p99 else None
         figures["direct"] = {"viewers": per_relay, **mine}
+        figures["beside_direct"] = {
+            "missed": beside["missed"],
+            "expected": beside["expected"],
+            "relay_lag_ms": hop_beside,
+        }
         figures["p99_ratio"] = ratio
         figures["target_ratio"] = TARGET_RATIO
         figures["ok"] = (
-            figures["ok"] and mine["missed"] == 0 and ratio is not None and ratio <= TARGET_RATIO
+            figures["ok"]
+            and mine["missed"] == 0
+            and beside["missed"] == 0
+            and ratio is not None
+            and ratio <= TARGET_RATIO
         )
     return figures
+
+
+def _hops(
+    groups: list[list[ViewerLog]], fed: list[dict[int, float]], window: Window
+) -> list[float]:
+    """Relay -> viewer lags (ms) over `window`: each viewer's receipt minus the time its relay
+    took that delta from Redis."""
+    return [
+        (log.deltas[seq] - stamps[seq]) * 1000
+        for logs, stamps in zip(groups, fed, strict=True)
+        for log in logs
+        for seq in window.seqs()
+        if seq in log.deltas and seq in stamps
+    ]
 
 
 def render(figures: dict[str, Any]) -> str:
@@ -245,10 +272,15 @@ def render(figures: dict[str, Any]) -> str:
     direct = figures.get("direct")
     if direct is not None:
         d = direct["lag_ms"]
+        beside = figures["beside_direct"]
+        b = beside["relay_lag_ms"]
         lines += [
-            f"direct: {direct['viewers']} viewers on the server itself, same run: missed "
-            f"{direct['missed']} of {direct['expected']}, lag p50 {d['p50']} p99 {d['p99']} "
-            f"max {d['max']} ms, server CPU {direct['cpu_ms_per_tick']} ms/tick",
+            f"direct: {direct['viewers']} viewers on the server itself, beside the relays' "
+            f"(a second window, all at once): missed {direct['missed']} of "
+            f"{direct['expected']}, lag p50 {d['p50']} p99 {d['p99']} max {d['max']} ms",
+            f"  the relays' viewers meanwhile: missed {beside['missed']} of "
+            f"{beside['expected']}, lag relay -> viewer p50 {b['p50']} p99 {b['p99']} "
+            f"max {b['max']} ms",
             f"p99 ratio relay -> viewer / direct: {figures['p99_ratio']} "
             f"(target <= {figures['target_ratio']})",
         ]
