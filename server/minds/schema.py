@@ -32,17 +32,21 @@ def decision_schema(goods: Sequence[str], *, thought: bool = False) -> dict[str,
     offer["properties"]["good"] = {"enum": list(goods)}
     offer["required"] = ["side", "good", "qty", "price"]
     offer["additionalProperties"] = False
-    properties: dict[str, Any] = {"offers": props["offers"], "gossip": props["gossip"]}
-    required = ["offers", "gossip"]
-    if thought:
-        # A thought, when asked for, comes first: the model reasons before it commits.
-        text = next(p for p in props["thought"]["anyOf"] if p.get("type") == "string")
-        properties = {"thought": text, **properties}
-        required = ["thought", *required]
+    text = next(p for p in props["thought"]["anyOf"] if p.get("type") == "string")
+    return answer_object(
+        {"offers": props["offers"], "gossip": props["gossip"]}, text if thought else None
+    )
+
+
+def answer_object(properties: dict[str, Any], thought: dict[str, Any] | None) -> dict[str, Any]:
+    """An answer of exactly these keys, every one required, in this order; with `thought`, a
+    private thought before them all (the model reasons before it commits)."""
+    if thought is not None:
+        properties = {"thought": thought, **properties}
     return {
         "type": "object",
         "properties": properties,
-        "required": required,
+        "required": list(properties),
         "additionalProperties": False,
     }
 

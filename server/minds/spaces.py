@@ -30,7 +30,7 @@ from server.world.scenario import Scenario
 from shared.decision import GOSSIP_CHARS, MAX_QTY, NOOP, THOUGHT_CHARS, Decision, Offer, Side
 
 from .repair import ParseResult, parse_decision
-from .schema import decision_schema, text_schema
+from .schema import answer_object, decision_schema, text_schema
 from .scripted import TEMPERAMENTS, ScriptedMind
 
 SpaceName = Literal["free", "guarded", "menu"]
@@ -457,14 +457,7 @@ def _answer_schema(
     gossip line and, when asked for, a private thought first; no other keys. The texts are
     `text_schema` lines, so the whole answer is bounded (`schema.longest_answer`) and its
     request asks for enough tokens to finish it (`schema.budget_for`)."""
-    properties: dict[str, Any] = {key: shape, "gossip": text_schema(gossip_chars)}
-    required = [key, "gossip"]
-    if thought:
-        properties = {"thought": text_schema(THOUGHT_CHARS), **properties}
-        required = ["thought", *required]
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": required,
-        "additionalProperties": False,
-    }
+    return answer_object(
+        {key: shape, "gossip": text_schema(gossip_chars)},
+        text_schema(THOUGHT_CHARS) if thought else None,
+    )

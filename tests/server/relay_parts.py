@@ -54,27 +54,15 @@ def wait_port(port: int, timeout: float = 15.0) -> None:
     raise TimeoutError(f"nothing listens on {port}")
 
 
-class RedisServer:
-    """A throwaway `redis-server` without persistence (a restart comes back empty)."""
+class Process:
+    """A child process the tests start, stop as an operator would, or kill -9."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
+    proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
-        assert REDIS is not None, "redis-server is not installed (apt-get install redis-server)"
+    def _popen(self, argv: list[str], env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
-            [
-                REDIS,
-                *("--port", str(self.port), "--save", "", "--appendonly", "no"),
-                "--bind",
-                "127.0.0.1",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        wait_port(self.port)
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -82,13 +70,36 @@ class RedisServer:
         self.proc.wait()
 
     def stop(self) -> None:
-        """As an operator would: SIGTERM, and wait for it to exit."""
-        assert self.proc is not None
+        """As an operator would: SIGTERM, and wait for it to exit (SIGKILL after 10 s)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
         self.proc.terminate()
-        self.proc.wait(10)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.kill9()
 
 
-class RelayProcess:
+class RedisServer(Process):
+    """A throwaway `redis-server` without persistence (a restart comes back empty)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+
+    def start(self) -> None:
+        assert REDIS is not None, "redis-server is not installed (apt-get install redis-server)"
+        self._popen(
+            [
+                REDIS,
+                *("--port", str(self.port), "--save", "", "--appendonly", "no"),
+                *("--bind", "127.0.0.1"),
+            ]
+        )
+        wait_port(self.port)
+
+
+class RelayProcess(Process):
     """`python -m server relay` on its own port, as an operator would start it."""
 
     def __init__(
@@ -104,37 +115,17 @@ class RelayProcess:
         self.env = env or {}
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
-        self.proc = subprocess.Popen(
+        self._popen(
             [
                 sys.executable,
                 *("-m", "server", "relay", "--redis", self.redis_url),
-                "--port",
-                str(self.port),
+                *("--port", str(self.port)),
                 *self.args,
             ],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            {**os.environ, "PYTHONPATH": str(ROOT), **self.env},
         )
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 async def get_json(url: str) -> Any:
@@ -239,7 +230,7 @@ async def ticks(world: Server, n: int) -> None:
     await until(moved, 30.0, f"{n} ticks")
 
 
-class ServerProcess:
+class ServerProcess(Process):
     """`python -m server serve --redis` in its own process, so that it can be killed -9."""
 
     def __init__(self, redis_url: str, data_dir: Path, *args: str) -> None:
@@ -249,29 +240,14 @@ class ServerProcess:
         self.args = args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "SMALLWOOD_ADMIN_TOKEN": ADMIN}
-        self.proc = subprocess.Popen(
+        self._popen(
             [
                 *(sys.executable, "-m", "server", "serve", "--redis", self.redis_url),
                 *("--port", str(self.port), "--data-dir", str(self.data_dir)),
                 *("--tick", "0.05", "--seed", "1"),
                 *self.args,
             ],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            {**os.environ, "PYTHONPATH": str(ROOT), "SMALLWOOD_ADMIN_TOKEN": ADMIN},
         )
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
