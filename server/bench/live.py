@@ -137,7 +137,22 @@ class _ErrorCount(logging.Handler):
             self.lines.append(line)
 
 
-class ServerProcess:
+class Served:
+    """A benchmark's child process (`child`) serving HTTP on a loopback `port`."""
+
+    child: Child
+    port: int
+
+    @property
+    def pid(self) -> int:
+        return self.child.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class ServerProcess(Served):
     """`smallwood serve` in a child process, instrumented (see the module docstring)."""
 
     def __init__(self, config: ServeConfig, *, probes: bool = False, memory: bool = False) -> None:
@@ -150,14 +165,6 @@ class ServerProcess:
             self.child.join()
             raise RuntimeError(f"the benchmark server failed to start: {message[1]}")
         _, self.port, self.admin_token, self.bot_tokens = message
-
-    @property
-    def pid(self) -> int:
-        return self.child.pid
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def mark_memory(self) -> None:
         """Take the baseline the memory growth is measured from (with `memory`)."""

@@ -39,7 +39,7 @@ from typing import Any
 from server.serve import ServeConfig
 
 from .fanout import ADMIN, TARGET_RATIO, load_viewers, shares
-from .live import Child, ServerProcess, ViewerLog, Window, cpu_seconds, judge, summary
+from .live import Child, Served, ServerProcess, ViewerLog, Window, cpu_seconds, judge, summary
 
 RELAY_START_S = 60.0
 
@@ -98,20 +98,12 @@ class RedisProcess:
             self.proc.wait()
 
 
-class RelayProcess:
+class RelayProcess(Served):
     """`server.relay` in a child process, recording when it took in each delta."""
 
     def __init__(self, redis_url: str) -> None:
         self.child = Child(_relay_main, redis_url, name="smallwood-bench-relay")
-        self.port: int = self.child.recv(RELAY_START_S)
-
-    @property
-    def pid(self) -> int:
-        return self.child.pid
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        self.port = self.child.recv(RELAY_START_S)
 
     def stop(self) -> dict[int, float]:
         """Stop it; seq -> the wall time the relay took that delta from Redis."""
