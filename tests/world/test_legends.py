@@ -523,3 +523,12 @@ def test_magpies_raid_the_richest_larder_of_those_present() -> None:
     assert state.creatures["b"].stores == {
         good: held - int(held * strike) for good, held in before.items()
     }
+
+
+def test_a_legend_that_is_no_rumour_draws_no_dice() -> None:
+    # its truth is no secret: a draw for it would shift every later draw of the world's dice
+    state = new_world(quiet_wood(), 1)
+    state.tick = 1
+    before = state.rng.getstate()
+    assert of_type(legends_phase(state, ["drought"]), LegendBegan)
+    assert state.rng.getstate() == before
