@@ -57,7 +57,11 @@ TARGETS: dict[str, Target] = {
     ),
     "validate": Target(
         ("server/world/validate.py",),
-        ("tests/world/test_validate.py", "tests/world/test_mutants_world.py"),
+        (
+            "tests/world/test_validate.py",
+            "tests/world/test_clean_gossip.py",
+            "tests/world/test_mutants_world.py",
+        ),
     ),
     "spoilage": Target(
         ("server/world/spoilage.py",),

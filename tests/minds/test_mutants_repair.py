@@ -10,7 +10,7 @@ import pytest
 from server.minds import repair
 from server.minds.json_shape import scan_json
 from server.minds.repair import ParseResult, parse_decision
-from shared.decision import GOSSIP_CHARS, Offer, Side
+from shared.decision import GOSSIP_CHARS, MAX_OFFERS, Offer, Side
 
 GOODS = ("acorns", "berries", "mushrooms", "honey", "firewood")
 OFFER = {"side": "buy", "good": "honey", "qty": 2, "price": 9}
@@ -231,8 +231,27 @@ def test_raw_control_characters_need_no_json_repair_even_with_prose() -> None:
         ("honey", "honey"),
         ("moss", "moss"),
         ("ties", "tie"),
+        ("fries", "fry"),  # the shortest "-ies" that drops to "y": two letters and "ies"
         ("bus", "bus"),
     ],
 )
 def test_good_keys_are_singular_lowercase_letters(name: str, key: str) -> None:
     assert repair._good_key(name) == key
+
+
+def test_a_plural_in_ies_names_its_singular_good() -> None:
+    result = parse({"offers": [{**OFFER, "good": "fries"}]}, ("fry", "honey"))
+    assert [o.good for o in result.decision.offers] == ["fry"]
+
+
+def test_every_offer_past_the_limit_is_named_as_dropped() -> None:
+    # each offer left out has its own repair, whatever comes after the first one too many
+    extra = [OFFER, {**OFFER, "qty": 0}, OFFER]
+    result = parse({"offers": [OFFER] * MAX_OFFERS + extra})
+    assert len(result.decision.offers) == MAX_OFFERS
+    dropped = [r for r in result.repairs if r.startswith("dropped_offer:")]
+    assert dropped == [
+        "dropped_offer:too_many",
+        "dropped_offer:bad_qty",
+        "dropped_offer:too_many",
+    ]

@@ -68,6 +68,14 @@ def test_nothing_changed_is_an_empty_patch(doc: dict[str, Any]) -> None:
         ({"a": [1, 2]}, {"a": [1, 2, 3]}, {"a": [1, 2, 3]}),
         ({"a": {"b": 1, "c": 2}}, {"a": {"b": 1}}, {"a": {"c": None}}),
         ({"a": 5}, {"a": {}}, {"a": {}}),
+        # objects inside arrays are compared whole: a key more is a change
+        ({"a": [{"b": 1}]}, {"a": [{"b": 1, "c": 2}]}, {"a": [{"b": 1, "c": 2}]}),
+        ({"a": [{"b": 1, "c": 2}]}, {"a": [{"b": 1}]}, {"a": [{"b": 1}]}),
+        # unless both sides are objects, the new document is the patch, whole
+        ([1, 2], [3], [3]),
+        ({"a": 1}, [1], [1]),
+        (7, {"a": 1}, {"a": 1}),
+        ("x", "y", "y"),
     ],
 )
 def test_diff_keeps_json_types_apart(old: Any, new: Any, patch: Any) -> None:

@@ -21,15 +21,19 @@ from server.world import (
 )
 from server.world.consumption import fuel_need
 from server.world.events import (
+    CommandRejected,
     Event,
     GoodsConsumed,
+    GoodsLost,
     GoodsProduced,
     GoodsSpoiled,
     LegendBegan,
     LegendEnded,
     RumourResolved,
 )
+from server.world.legends import advance_legends
 from server.world.modifiers import in_force, modifiers
+from server.world.state import Lore
 
 from .conftest import (
     GOODS,
@@ -382,3 +386,149 @@ def test_chance_legends_begin_only_when_none_is_in_force() -> None:
 
 def test_no_chance_legends_by_default(default_scenario: Scenario) -> None:
     assert default_scenario.rules.legend_chance == 0.0
+
+
+# --- The legends phase itself (advance_legends), one tick at a time -------------------------
+
+
+def legends_phase(state: WorldState, told: list[object] | None = None) -> list[Event]:
+    events: list[Event] = []
+    advance_legends(state, told or [], events)  # type: ignore[arg-type]
+    return events
+
+
+def test_unknown_legends_are_refused_by_name_and_nothing_begins() -> None:
+    state = new_world(quiet_wood(), 1)
+    state.tick = 1
+    events = legends_phase(state, ["no_such_legend", "x" * 60, 7])
+    assert events == [
+        CommandRejected("legend no_such_legend", "unknown_legend"),
+        CommandRejected("legend " + "x" * 40, "unknown_legend"),  # a long name is cut
+        CommandRejected("legend 7", "unknown_legend"),
+    ]
+    assert not state.legends
+
+
+def test_a_legend_needing_exactly_the_scenarios_goods_can_be_told() -> None:
+    wood = make_scenario(
+        [creature("cutter", "firewood", stores={"firewood": 10})],
+        goods={"firewood": {"price": 2.0}},
+        rules={"fuel_need": {}, "winter_rise": 0.0},
+    )
+    assert LEGENDS["flood_at_the_ford"].needs_goods == set(wood.goods)
+    state = new_world(wood, 1)
+    state.tick = 1
+    events = legends_phase(state, ["flood_at_the_ford", "drought"])
+    assert [e.key for e in of_type(events, LegendBegan)] == ["flood_at_the_ford"]
+    assert CommandRejected("legend drought", "goods_missing") in events
+
+
+def test_with_the_storyteller_off_the_calendar_is_silent_but_commands_are_heard() -> None:
+    cast = [creature("a", "acorns"), creature("b", "honey")]
+    calendar = [{"tick": 2, "legend": "drought"}]
+    for mode, told in (("off", []), ("calendar", ["drought"])):
+        state = new_world(make_scenario(cast, legends=calendar, storyteller={"mode": mode}), 1)
+        state.tick = 2
+        assert [e.key for e in of_type(legends_phase(state), LegendBegan)] == told, mode
+    state = new_world(make_scenario(cast, legends=calendar, storyteller={"mode": "off"}), 1)
+    state.tick = 3
+    assert [e.key for e in of_type(legends_phase(state, ["bumper_harvest"]), LegendBegan)] == [
+        "bumper_harvest"
+    ]
+
+
+def test_the_storyteller_tells_a_tale_when_nothing_else_is_told() -> None:
+    teller = {"mode": "storyteller", "quiet": 30, "mean_gap": 100, "max_gap": 400}
+    wood = make_scenario([creature("a", "acorns"), creature("b", "honey")], storyteller=teller)
+    state = new_world(wood, 1)
+    state.tick = 500  # past max_gap since the last legend: a tale is due whatever the dice
+    (began,) = of_type(legends_phase(state), LegendBegan)
+    assert state.lore == Lore(began=500, ended=0, key=began.key)
+    # a commanded legend takes the tale's place: one legend, the one told
+    state = new_world(wood, 1)
+    state.tick = 500
+    assert [e.key for e in of_type(legends_phase(state, ["drought"]), LegendBegan)] == ["drought"]
+
+
+def test_the_storytellers_memory_keeps_when_the_last_legend_began_and_ended() -> None:
+    state = new_world(quiet_wood(), 1)
+    state.tick = 3
+    legends_phase(state, ["drought"])
+    assert state.lore == Lore(began=3, ended=0, key="drought")
+    end = state.legends[0].ends
+    state.tick = end
+    assert of_type(legends_phase(state), LegendEnded)
+    assert state.lore == Lore(began=3, ended=end, key="drought")
+
+
+def pile_wood(piles: dict[str, int], exiled: str = "") -> WorldState:
+    state = new_world(
+        make_scenario([creature(c, "acorns", stores={"firewood": n}) for c, n in piles.items()]),
+        1,
+    )
+    if exiled:
+        state.creatures[exiled].exiled_until = 50
+    state.tick = 1
+    return state
+
+
+def test_termites_strike_the_biggest_woodpile_of_those_present() -> None:
+    state = pile_wood({"a": 30, "b": 51, "c": 90}, exiled="c")
+    before = {c.id: dict(c.stores) for c in state.creatures.values()}
+    events = legends_phase(state, ["termites"])
+    # b holds the most firewood of those in the Wood: half of it (rounded down) crumbles
+    assert of_type(events, GoodsLost) == [GoodsLost("b", "firewood", 25, "L1")]
+    assert state.creatures["b"].stores == {**before["b"], "firewood": 26}
+    assert state.creatures["a"].stores == before["a"]
+    assert state.creatures["c"].stores == before["c"]  # the exile's pile is out of reach
+    (began,) = of_type(events, LegendBegan)
+    assert "B's woodpile" in began.story and "{target}" not in began.story
+
+
+def test_termites_in_a_wood_without_firewood_strike_nobody() -> None:
+    state = pile_wood({"a": 0, "b": 0})
+    events = legends_phase(state, ["termites"])
+    assert not of_type(events, GoodsLost)
+    (began,) = of_type(events, LegendBegan)
+    assert "someone's woodpile" in began.story
+    # one log is still the biggest pile: its holder is named, though half a log is nothing
+    state = pile_wood({"a": 0, "b": 1})
+    events = legends_phase(state, ["termites"])
+    assert not of_type(events, GoodsLost)
+    assert "B's woodpile" in of_type(events, LegendBegan)[0].story
+
+
+def test_magpies_raid_the_richest_larder_of_those_present() -> None:
+    state = new_world(
+        make_scenario(
+            [
+                creature("a", "acorns", pebbles=10, stores={"acorns": 20, "honey": 9}),
+                creature("b", "honey", pebbles=300, stores={"acorns": 20, "honey": 9}),
+                creature("c", "berries", pebbles=900, stores={"acorns": 20, "honey": 9}),
+            ]
+        ),
+        1,
+    )
+    state.creatures["c"].exiled_until = 50
+    state.tick = 1
+    before = dict(state.creatures["b"].stores)
+    events = legends_phase(state, ["magpie_raid"])
+    strike = LEGENDS["magpie_raid"].strike
+    expected = [
+        GoodsLost("b", good, int(held * strike), "L1")
+        for good, held in sorted(before.items())
+        if int(held * strike)
+    ]
+    assert expected and of_type(events, GoodsLost) == expected
+    assert state.creatures["b"].stores == {
+        good: held - int(held * strike) for good, held in before.items()
+    }
+
+
+def test_a_legend_that_is_no_rumour_draws_no_dice() -> None:
+    # its truth is no secret: a draw for it would shift every later draw of the world's dice
+    state = new_world(quiet_wood(), 1)
+    state.tick = 1
+    before = state.rng.getstate()
+    assert of_type(legends_phase(state, ["drought"]), LegendBegan)
+    assert state.rng.getstate() == before

@@ -15,6 +15,7 @@ from server.world.events import (
     Event,
     GoodsConsumed,
     GoodsSpoiled,
+    GossipSpoken,
     MarketCleared,
     OfferRejected,
     RumourResolved,
@@ -72,6 +73,34 @@ def test_a_whole_expectation_rots_exactly_that_many() -> None:
     state.rng = _ZeroDice()
     spoil(state, [])
     assert state.creatures["b"].stores["berries"] == 2
+
+
+def test_a_holder_within_storage_does_not_spare_the_next_ones_overflow() -> None:
+    # honey never rots on its own: only what is piled beyond `storage` does
+    goods = {"honey": {"price": 9.0, "spoil": 0.0, "storage": 10}}
+    cast = [
+        creature("a", "honey", stores={"honey": 5}),
+        creature("b", "honey", stores={"honey": 30}),
+    ]
+    rules = {"fuel_need": {}, "overflow_rot": 0.5}
+    state = new_world(make_scenario(cast, goods=goods, rules=rules), 1)
+    events: list[Event] = []
+    spoil(state, events)
+    assert state.creatures["a"].stores["honey"] == 5
+    assert state.creatures["b"].stores["honey"] == 20  # (30 - 10) * 0.5 rots
+    assert events == [GoodsSpoiled("honey", 10)]
+
+
+def test_rot_never_takes_more_than_is_held() -> None:
+    # 10 * 1.0 + (10 - 1) * 1.0 = 19 expected: only the 10 held can rot
+    goods = {"berries": {"price": 5.0, "spoil": 1.0, "storage": 1}}
+    cast = [creature("b", "berries", stores={"berries": 10})]
+    rules = {"fuel_need": {}, "overflow_rot": 1.0}
+    state = new_world(make_scenario(cast, goods=goods, rules=rules), 1)
+    events: list[Event] = []
+    spoil(state, events)
+    assert state.creatures["b"].stores["berries"] == 0
+    assert events == [GoodsSpoiled("berries", 10)]
 
 
 # ---- consumption ---------------------------------------------------------------------------
@@ -158,6 +187,14 @@ def test_an_exile_does_not_stop_the_others_trading() -> None:
     assert list(accepted) == ["b"]
 
 
+def test_a_creature_without_an_action_does_not_stop_the_next_ones() -> None:
+    state = _two_creatures()
+    events: list[Event] = []
+    accepted = validate(state, {"b": Action((Order("sell", "honey", 1, 100),), "hello")}, events)
+    assert accepted == {"b": [(0, Order("sell", "honey", 1, 100))]}
+    assert events == [GossipSpoken("b", "hello")]
+
+
 def test_something_that_is_not_an_action_speaks_no_gossip() -> None:
     state = _two_creatures()
     events: list[Event] = []
@@ -176,6 +213,19 @@ def test_something_that_is_not_an_action_speaks_no_gossip() -> None:
         ("abcde", 5, "abcde"),  # exactly the limit is kept whole
         (" " * 20 + "hello", 5, ""),  # only the first 4 x limit characters are read
         ("tab\there", 120, "tab here"),
+        # the last cluster read ends exactly at 4 x limit: it is whole, so it is kept
+        (" " * 19 + "a\u00e9", 5, "a"),
+        # a prepended letter (U+0D4E, printable) at 4 x limit joins the next character: the
+        # cluster runs past what is read, so none of it is kept
+        (" " * 19 + "\u0d4ea", 5, ""),
+        ("x" * 19 + "\u0d4ea", 30, "x" * 19 + "\u0d4ea"),  # within the limit: whole
+        # a joiner between letters, or after an emoji with nothing to join, is a space
+        ("a\u200db", 10, "a b"),
+        ("\U0001f44d\u200da", 10, "\U0001f44d a"),
+        # tag characters outside a black flag's tag sequence are spaces
+        ("\U0001f44d\U000e0067a", 10, "\U0001f44d a"),
+        # a black flag keeps every tag of its sequence, from U+E0020 to the cancel tag
+        ("\U0001f3f4\U000e0020\U000e007f", 10, "\U0001f3f4\U000e0020\U000e007f"),
     ],
 )
 def test_gossip_is_one_clean_line(text: str, limit: int, spoken: str) -> None:
