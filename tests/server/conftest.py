@@ -56,6 +56,28 @@ async def serving(data_dir: Path, **overrides: Any) -> AsyncIterator[Server]:
         await running.stop()
 
 
+async def parked(clock: Clock, timeout: float = 10.0) -> int:
+    """Pause `clock` (if not yet) and wait until the tick in progress has landed, committed
+    and published; returns the tick it then holds at. Waits on the clock's own word
+    (`Clock.parked`), not on a guess of how long a tick takes on a loaded machine."""
+    clock.pause()
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not clock.parked:
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"the clock did not park within {timeout} s")
+        await asyncio.sleep(0.01)
+    return clock.state.tick
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Wait until `condition()` holds (an "eventually"); TimeoutError after `timeout` s."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(what or f"not within {timeout} s")
+        await asyncio.sleep(0.01)
+
+
 BOTS_IN_TIME = {"tick": 0.15, "decision_share": 0.8}
 """For bots that must answer in time even on a loaded machine: a 120 ms decision window."""
 

@@ -24,7 +24,7 @@ from websockets.exceptions import ConnectionClosed
 from server.serve import Server
 from shared import merge_patch
 
-from .conftest import ADMIN
+from .conftest import ADMIN, parked
 
 REDIS = shutil.which("redis-server")
 REDIS_TIER = [
@@ -218,8 +218,7 @@ class Viewer:
 
 async def settle(world: Server, viewers: list[Viewer]) -> dict[str, Any]:
     """Pause the world, let every viewer catch up, and return the server's snapshot."""
-    world.clock.pause()
-    await asyncio.sleep(0.2)  # the tick in progress publishes
+    await parked(world.clock)  # the tick in progress publishes first
     target = world.hub.seq
 
     async def caught_up() -> bool:

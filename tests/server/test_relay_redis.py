@@ -228,7 +228,11 @@ async def test_kill9_of_the_server_relays_follow_its_restart(
             headers = {"Authorization": f"Bearer {ADMIN}"}
             async with http.post(world.url + "/api/admin/pause", headers=headers) as resp:
                 assert resp.status == 200
-        await asyncio.sleep(0.3)
+
+        async def parked() -> bool:  # the tick under way when the pause came has landed
+            return bool((await get_json(world.url + "/healthz"))["parked"])
+
+        await until(parked, 20.0, "the restarted server parked")
         snap: dict[str, Any] = await get_json(world.url + "/api/snapshot")
 
         async def caught_up() -> bool:
