@@ -141,6 +141,21 @@ def not_turn(message: dict[str, Any]) -> bool:
     return not is_turn(message)
 
 
+async def act_in_time(
+    ws: ClientConnection, turn: dict[str, Any], tries: int = 10, **body: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Act on `turn` with `body` and return (the turn acted on, the reply). A `late` reply
+    (this side held up past the deadline by a loaded machine, which the test does not test)
+    means the same act on the next turn, up to `tries` turns; any other reply is returned."""
+    for _ in range(tries):
+        await send(ws, {"type": "act", "tick": turn["tick"], **body})
+        reply = await recv_until(ws, not_turn)
+        if reply.get("code") != "late":
+            return turn, reply
+        turn = await recv_until(ws, is_turn)
+    raise AssertionError(f"every act of {tries} turns running came late")
+
+
 async def closed_code(ws: ClientConnection) -> int:
     """Read until the server closes the connection; the close code it sent."""
     try:
