@@ -88,7 +88,7 @@ async def test_the_viewer_recovers_from_a_server_restart_without_a_reload(
     await page.wait_for_selector("#badge[data-status='live']")
     await page.evaluate("window.__same_page = true")
     await wood.stop()
-    await page.wait_for_selector("#badge[data-status='reconnecting']", timeout=5000)
+    await page.wait_for_selector("#badge[data-status='reconnecting']", timeout=20000)
     assert await page.is_visible("#stale-note")
     stale_tick = int(await page.get_attribute("body", "data-tick") or 0)
     await wood.start()
@@ -300,7 +300,7 @@ async def test_the_overlay_shows_a_legend_as_a_moment_and_follows_its_url(
         )
         assert reply.status == 202, await reply.text()
     moment = page.locator(".moment[data-kind='legend']")
-    await moment.first.wait_for(timeout=5000)
+    await moment.first.wait_for(timeout=20000)
     assert "Drought" in await moment.first.inner_text()
     box = await page.locator("#stack").bounding_box()
     assert box is not None and box["x"] < 100 and box["y"] < 100

@@ -139,7 +139,7 @@ async def test_ticks_start_on_the_grid(store: Store, monkeypatch: pytest.MonkeyP
     slots = [(b - starts[0]) / 0.04 for b in starts]
     assert len(starts) >= 5
     assert all(abs(n - round(n)) < 1e-6 for n in slots)
-    assert sorted(late)[len(late) // 2] < 0.02
+    assert sorted(late)[len(late) // 2] < 0.04  # woken about on time, most ticks
 
 
 class GatedBrain(SlowBrain):

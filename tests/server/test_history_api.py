@@ -86,5 +86,7 @@ async def test_many_history_readers_do_not_hold_up_the_deltas(server: Server) ->
         stop.set()
         await asyncio.gather(*load)
     # Ticks of 0.1 s: the issue saw 4 ticks in 34 s and 10.8 s between deltas. Six in 3 s
-    # keeps a tenfold gap to that while a loaded machine serves the 8 readers' pages.
-    assert ticks >= 6 and max(gaps) < 2.0, (ticks, gaps)
+    # keeps a tenfold gap to that while a loaded machine serves the 8 readers' pages; one
+    # stall of the shared loop (seen: 2 s, as the readers start) may reach 3 s, the rest
+    # keep pace.
+    assert ticks >= 6 and max(gaps) < 3.0 and sorted(gaps)[-2] < 1.0, (ticks, gaps)

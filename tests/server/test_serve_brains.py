@@ -23,7 +23,7 @@ from server.serve import ServeConfig, build_brains, start
 from server.store import Store, db_path
 from server.world import load_scenario
 
-from .conftest import config
+from .conftest import config, until
 
 GOOD = '{"offers":[{"side":"sell","good":"acorns","qty":1,"price":4}],"gossip":"hello"}'
 
@@ -237,7 +237,7 @@ async def test_a_scenario_brain_drives_its_creatures_beside_the_scripted_ones(
     starter = Starter(engine)
     running = await start(config(tmp_path / "data", scenario=scenario), engines=starter)
     try:
-        await asyncio.sleep(0.5)
+        await until(lambda: running.clock.state.tick >= 3)
         assert [o.model for o in starter.options] == ["qwen"]
         assert engine.batches and set(engine.batches) == {1}  # one call a tick, oona alone
         drivers = {cid: c["driver"] for cid, c in running.hub.world["creatures"].items()}
