@@ -114,6 +114,8 @@ class Clock:
             relay.timing = lambda: (self.period, self.period * self.config.decision_share)
         self.paused = False
         self.idle = False
+        self.ticking = False
+        """A tick is in progress (deciding, stepping, committing or publishing)."""
         self.last_tick_ms = 0.0
         self._stopping = False
         self._wake = asyncio.Event()
@@ -161,6 +163,12 @@ class Clock:
             if now[2]:
                 frame["reason"] = now[2]  # absent, never null, when nothing is failing
             self.hub.announce(frame)
+
+    @property
+    def parked(self) -> bool:
+        """Paused, with no tick in progress: nothing moves until `resume()` (a tick under way
+        when `pause()` came is committed and published first)."""
+        return self.paused and not self.ticking
 
     def pause(self) -> None:
         self.paused = True
@@ -224,7 +232,11 @@ class Clock:
                 continue
             start = self._next_at
             self._last_start = start
-            await self.tick(deadline=start + self.period * self.config.decision_share)
+            self.ticking = True
+            try:
+                await self.tick(deadline=start + self.period * self.config.decision_share)
+            finally:
+                self.ticking = False
             self._next_at = start + self.period
             now = time.monotonic()
             if now > self._next_at:

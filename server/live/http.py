@@ -185,6 +185,7 @@ async def healthz(request: web.Request) -> web.StreamResponse:
             "status": clock.status,
             "tick": clock.state.tick,
             "paused": clock.paused,
+            "parked": clock.parked,  # paused and no tick in progress: nothing moves now
             "idle": clock.idle,
             "period": clock.period,
             "viewers": len(request.app[HUB].viewers),

@@ -50,7 +50,7 @@ async def test_the_longest_legend_fits_and_bars_carry_values(
     longest = max(known, key=lambda spec: len(spec.title) + (10 if spec.rumour else 0))
     await admin(wood, "POST", "/api/admin/legend", {"legend": longest.key})
     moment = page.locator(".moment[data-kind='legend']").first
-    await moment.wait_for(timeout=5000)
+    await moment.wait_for(timeout=20000)
     headline = moment.locator(".headline")
     assert longest.title in await headline.inner_text()
     fits = await headline.evaluate(

@@ -141,6 +141,10 @@ async def test_on_a_phone_the_market_and_chronicle_come_before_the_creatures(
     assert tops["market-panel"] < tops["chronicle-panel"] < tops["creatures-panel"]
     assert await page.is_visible("nav.jump")
     await page.click("nav.jump a[href='#chronicle-panel']")
+    top_of_chronicle = "document.getElementById('chronicle-panel').getBoundingClientRect().top"
+    await page.wait_for_function(
+        f"() => {{ const t = {top_of_chronicle}; return t >= 0 && t < 120; }}"
+    )
     # And it stays there while headlines arrive: new rows do not drag the page along.
     for _ in range(4):
         await page.wait_for_timeout(400)
@@ -196,7 +200,7 @@ async def test_a_thousand_creature_world_renders_and_stays_interactive(
         await page.wait_for_function(
             "[...document.querySelectorAll('#creatures .row-c:not([hidden]) .c-rank')]"
             ".some((r) => r.textContent === '1000')",
-            timeout=3000,
+            timeout=15000,
         )
         # A click opens the creature's view in the click's own task.
         opened, took = await page.evaluate(

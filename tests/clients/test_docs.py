@@ -81,7 +81,7 @@ async def test_the_javascript_bot_plays_the_same_protocol(wood: Wood, tmp_path: 
         env={**os.environ, "NODE_NO_WARNINGS": "1"},
     )
     try:
-        await until(lambda: spoken(wood, "hob", "Hob is open for business."), timeout=10)
+        await until(lambda: spoken(wood, "hob", "Hob is open for business."), timeout=60)
     finally:
         process.terminate()
         out, err = await process.communicate()

@@ -5,14 +5,16 @@ server measures it at start, picks the cadence, and over 80 ticks nearly every s
 decision lands while the clock keeps its time: the engine is never waited for.
 
 On a 2-core machine the engine's process and the server share the cores, so the scheduler can
-still make a rare tick late by a few milliseconds that no brain caused (CI once saw one in 80 at
-a 0.1 s tick). The test allows one such tick in 80; a clock that waited on a 0.3-1 s batch would
-overrun at every decision.
+make some ticks late that no brain caused (CI saw one in 80 at a 0.1 s tick, and a loaded box
+sees more). So the test measures the claim itself: how late each tick's decision phase ends
+after its deadline. A clock that waited for the engine would end it a whole 0.3-1 s batch late
+at every decision tick, and would overrun at every batch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import aiohttp
@@ -20,7 +22,7 @@ import pytest
 
 from server.serve import ServeConfig, start
 
-pytestmark = pytest.mark.vllm
+pytestmark = [pytest.mark.vllm, pytest.mark.timeout(900)]  # vLLM on CPU, and the tiny model
 
 
 async def test_serve_on_vllm_decides_at_its_cadence_and_never_waits_for_the_engine(
@@ -30,6 +32,15 @@ async def test_serve_on_vllm_decides_at_its_cadence_and_never_waits_for_the_engi
         brain="vllm", model=str(tiny_model), tick=0.1, port=0, seed=1, data_dir=tmp_path / "d"
     )
     server = await start(cfg)
+    clock = server.clock
+    late: list[float] = []  # seconds past its deadline each tick's decision phase ended
+    real_tick = clock.tick
+
+    async def timed_tick(*, deadline: float) -> None:
+        await real_tick(deadline=deadline)
+        late.append(time.monotonic() - clock.last_tick_ms / 1000 - deadline)
+
+    clock.tick = timed_tick  # type: ignore[method-assign]
     try:
         (plan,) = server.plans
         first = server.clock.state.tick
@@ -50,5 +61,11 @@ async def test_serve_on_vllm_decides_at_its_cadence_and_never_waits_for_the_engi
     slowest = max(plan.cadence, plan.paced.cadence)  # a live auto cadence may lengthen
     assert due >= 5 * (80 // (2 * slowest))
     assert metrics.noops.get(reason="deadline") <= 0.1 * due
-    assert metrics.overruns.get() <= 1, f"{metrics.overruns.get()} ticks overran"
+    # Never waited for: nearly every decision phase ends at its deadline (a few load hiccups
+    # aside), none a whole batch late; and most batches pass without an overrun.
+    ordered = sorted(late)
+    assert len(late) >= 80 and ordered[-3] < 0.1, ordered[-10:]
+    assert ordered[-1] < max(0.3, plan.warm_s / 2), (ordered[-10:], plan.warm_s)
+    batches = due // plan.creatures
+    assert metrics.overruns.get() < batches / 2, (metrics.overruns.get(), batches)
     assert "smallwood_decisions_total{" in text

@@ -71,6 +71,7 @@ def test_model_brains_say_what_they_need(capsys: pytest.CaptureFixture[str]) -> 
 
 
 @pytest.mark.vllm
+@pytest.mark.timeout(900)  # vLLM on CPU, and the tiny model if this runs first
 def test_simulate_with_the_vllm_brain_on_the_tiny_model(tiny_model: Path, tmp_path: Path) -> None:
     report, traces = tmp_path / "r.json", tmp_path / "t.jsonl"
     args = ["simulate", "--brain", "vllm", "--model", str(tiny_model), "--ticks", "3"]

@@ -72,12 +72,14 @@ class FakeCls:
         fail: bool = False,
         *,
         deployed: bool = True,
-        spawn_delay: float = 0.0,
+        spawn_gate: asyncio.Event | None = None,
     ) -> None:
+        """`spawn_gate`: a spawn lands only once the test sets it (`spawning` says it began)."""
         self.delay = delay
         self.fail = fail
         self.deployed = deployed
-        self.spawn_delay = spawn_delay
+        self.spawn_gate = spawn_gate
+        self.spawning = asyncio.Event()
         self.calls: list[FakeCall] = []
         self.each: list[tuple[list[str], list[Any], list[int]]] = []
         """Every `generate_each` spawn: prompts, schemas, max_tokens."""
@@ -103,7 +105,9 @@ class FakeCls:
                 async def _spawn(prompts: Sequence[str], schema: Any, max_tokens: int) -> FakeCall:
                     if outer.fail:
                         raise RuntimeError("App 'smallwood-inference' not found")
-                    await asyncio.sleep(outer.spawn_delay)
+                    outer.spawning.set()
+                    if outer.spawn_gate is not None:
+                        await outer.spawn_gate.wait()
                     call = FakeCall([f"answer to {p}" for p in prompts], outer.delay)
                     outer.calls.append(call)
                     return call
@@ -149,9 +153,10 @@ async def test_the_brain_deadline_cancels_the_modal_call() -> None:
     engine = ModalEngine(cls=cls)
     scenario = load_scenario()
     brain = ModelBrain(engine, PromptBuilder(scenario))
+    observations = observe_all(new_world(scenario, 1))
     started = time.monotonic()
-    results = await brain.decide(observe_all(new_world(scenario, 1)), deadline=started + 0.1)
-    assert time.monotonic() - started < 0.3
+    results = await brain.decide(observations, deadline=started + 0.1)
+    assert time.monotonic() - started < 0.1 + 1.0  # at its deadline, not the call's 5 s
     assert {r.noop_reason for r in results.values()} == {"deadline"}
     await engine.aclose()
     assert cls.calls[0].cancelled
@@ -198,14 +203,16 @@ async def test_the_server_refuses_to_start_on_an_undeployed_app(tmp_path: Any) -
 
 
 async def test_a_batch_cancelled_during_spawn_cancels_its_call_when_it_lands() -> None:
-    cls = FakeCls(delay=5, spawn_delay=0.1)
+    gate = asyncio.Event()
+    cls = FakeCls(delay=5, spawn_gate=gate)
     engine = ModalEngine(cls=cls)
     batch = asyncio.create_task(engine.generate(["a"], schema={}, max_tokens=8))
-    await asyncio.sleep(0.03)  # the spawn is on the wire
+    await asyncio.wait_for(cls.spawning.wait(), 10)  # the spawn is on the wire
     batch.cancel()
     with pytest.raises(asyncio.CancelledError):
         await batch
     assert cls.calls == []
+    gate.set()  # only now does the spawn land
     await engine.aclose()  # waits for the spawn to land and its cancel to reach Modal
     (call,) = cls.calls
     assert call.cancelled

@@ -24,6 +24,7 @@ from server.world import load_scenario, new_world, observe_all
 
 pytestmark = [
     pytest.mark.vllm,
+    pytest.mark.timeout(900),  # vLLM on CPU, and the tiny model if this module runs first
     pytest.mark.skipif(
         not os.environ.get("CI") and importlib.util.find_spec("modal") is None,
         reason="the Modal client is not installed (pip install modal); CI runs this",

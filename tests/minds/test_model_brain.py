@@ -15,7 +15,9 @@ from server.minds.prompts import PromptBuilder
 from server.world import load_scenario, new_world, observe_all
 from server.world.observe import Observation
 
-SLACK_S = 0.15
+SLACK_S = 0.5
+"""Past a deadline, what a loaded machine may add (rendering prompts, waking up): the engines
+here take 2 s or never answer, so returning at the deadline stays far from waiting."""
 GOOD = '{"offers":[{"side":"sell","good":"acorns","qty":2,"price":4.5}],"gossip":"hi"}'
 
 

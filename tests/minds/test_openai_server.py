@@ -25,9 +25,12 @@ from server.simulate import Cast, run_world
 from server.world import WorldState, load_scenario, new_world
 from server.world.events import Event
 
-pytestmark = pytest.mark.vllm
+TIMEOUT_S = 900
+"""pytest-timeout's limit for each test here: the first one also starts vLLM's server (a module
+fixture) on CPU, so its start-up budget is a share of this."""
+pytestmark = [pytest.mark.vllm, pytest.mark.timeout(TIMEOUT_S)]
 
-STARTUP_S = 240
+STARTUP_S = TIMEOUT_S // 3
 
 
 def _free_port() -> int:

@@ -26,9 +26,13 @@ from server.cli import main
 from server.minds.models import is_prepared, prepare
 from server.minds.traces import read_traces
 
-pytestmark = pytest.mark.vllm
+TIMEOUT_S = 1200
+"""pytest-timeout's limit for each test here, fixtures included: vLLM's server starting on CPU
+(a module fixture, charged to the first test that needs it) plus a guided decision must fit."""
+pytestmark = [pytest.mark.vllm, pytest.mark.timeout(TIMEOUT_S)]
 
-STARTUP_S = 300
+STARTUP_S = TIMEOUT_S // 3
+DECIDE_S = TIMEOUT_S // 3
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +69,8 @@ def test_simulate_guarded_drives_the_real_model(smollm2: Path, tmp_path: Path) -
             "--model", str(smollm2), "--space", "guarded", "--max-tokens", "128",
             "--traces", str(traces), "--report", str(report), "--quiet",
             # a slow tick modelled, so the measured batch fits one tick: a decision every tick
-            "--tick", "120",
+            # (a guided SmolLM2 batch on two loaded CPU cores stays well below it)
+            "--tick", "600",
         ]
     )  # fmt: skip
     assert code == 0
@@ -166,13 +171,13 @@ async def test_the_openai_engine_sends_one_request_per_guarded_schema(
     from server.world import load_scenario, new_world, observe_all
 
     scenario = load_scenario(None)
-    engine = OpenAIEngine(smollm2_server, "smollm2", timeout_s=240)
+    engine = OpenAIEngine(smollm2_server, "smollm2", timeout_s=DECIDE_S)
     brain = ModelBrain(
         engine, PromptBuilder(scenario, space="guarded"), max_tokens=128, name="smollm2-http"
     )
     try:
         observations = observe_all(new_world(scenario, 1))
-        results = await brain.decide(observations, deadline=time.monotonic() + 240)
+        results = await brain.decide(observations, deadline=time.monotonic() + DECIDE_S)
     finally:
         await brain.aclose()
     assert engine.requests["completions"] == len(observations)  # one per distinct schema

@@ -21,7 +21,11 @@ from shared.decision import Decision
 if TYPE_CHECKING:
     from server.minds.vllm_engine import VllmEngine
 
-pytestmark = [pytest.mark.vllm, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [
+    pytest.mark.vllm,
+    pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.timeout(900),  # the module's engine starts vLLM on CPU in the first test
+]
 
 GOODS = ("acorns", "berries", "mushrooms", "honey", "firewood")
 SHARED = (

@@ -56,6 +56,28 @@ async def serving(data_dir: Path, **overrides: Any) -> AsyncIterator[Server]:
         await running.stop()
 
 
+async def parked(clock: Clock, timeout: float = 10.0) -> int:
+    """Pause `clock` (if not yet) and wait until the tick in progress has landed, committed
+    and published; returns the tick it then holds at. Waits on the clock's own word
+    (`Clock.parked`), not on a guess of how long a tick takes on a loaded machine."""
+    clock.pause()
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not clock.parked:
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"the clock did not park within {timeout} s")
+        await asyncio.sleep(0.01)
+    return clock.state.tick
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Wait until `condition()` holds (an "eventually"); TimeoutError after `timeout` s."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(what or f"not within {timeout} s")
+        await asyncio.sleep(0.01)
+
+
 BOTS_IN_TIME = {"tick": 0.15, "decision_share": 0.8}
 """For bots that must answer in time even on a loaded machine: a 120 ms decision window."""
 
@@ -117,6 +139,21 @@ def is_turn(message: dict[str, Any]) -> bool:
 def not_turn(message: dict[str, Any]) -> bool:
     """Anything but a turn: the reply to an act (`accepted` or `error`)."""
     return not is_turn(message)
+
+
+async def act_in_time(
+    ws: ClientConnection, turn: dict[str, Any], tries: int = 10, **body: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Act on `turn` with `body` and return (the turn acted on, the reply). A `late` reply
+    (this side held up past the deadline by a loaded machine, which the test does not test)
+    means the same act on the next turn, up to `tries` turns; any other reply is returned."""
+    for _ in range(tries):
+        await send(ws, {"type": "act", "tick": turn["tick"], **body})
+        reply = await recv_until(ws, not_turn)
+        if reply.get("code") != "late":
+            return turn, reply
+        turn = await recv_until(ws, is_turn)
+    raise AssertionError(f"every act of {tries} turns running came late")
 
 
 async def closed_code(ws: ClientConnection) -> int:

@@ -24,7 +24,7 @@ from websockets.exceptions import ConnectionClosed
 from server.serve import Server
 from shared import merge_patch
 
-from .conftest import ADMIN
+from .conftest import ADMIN, parked
 
 REDIS = shutil.which("redis-server")
 REDIS_TIER = [
@@ -45,17 +45,22 @@ def free_port() -> int:
         return port
 
 
-def wait_port(port: int, timeout: float = 15.0) -> None:
+async def wait_port(port: int, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+        with contextlib.suppress(OSError):
+            _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 1.0)
+            writer.close()
             return
-        time.sleep(0.05)
+        await asyncio.sleep(0.05)
     raise TimeoutError(f"nothing listens on {port}")
 
 
 class Process:
-    """A child process the tests start, stop as an operator would, or kill -9."""
+    """A child process the tests start, stop as an operator would, or kill -9.
+
+    Waiting for it runs on a thread: the tests' in-process servers share the test's event loop
+    and must keep ticking meanwhile."""
 
     proc: subprocess.Popen[bytes] | None = None
 
@@ -64,20 +69,25 @@ class Process:
             argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
 
-    def kill9(self) -> None:
+    async def kill9(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
+        await asyncio.to_thread(self.proc.wait)
 
-    def stop(self) -> None:
-        """As an operator would: SIGTERM, and wait for it to exit (SIGKILL after 10 s)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
+    async def stop(self, timeout: float = 30.0) -> int | None:
+        """As an operator would: SIGTERM, and wait for it to exit. Returns its exit status
+        (None if it was not running); one that ignored SIGTERM for `timeout` seconds is
+        killed -9 and returns -9, so a caller that needs a clean exit sees it was not one."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is not None:
+            return None
         self.proc.terminate()
         try:
-            self.proc.wait(10)
+            return await asyncio.to_thread(self.proc.wait, timeout)
         except subprocess.TimeoutExpired:
-            self.kill9()
+            await self.kill9()
+            return self.proc.returncode
 
 
 class RedisServer(Process):
@@ -87,7 +97,7 @@ class RedisServer(Process):
         self.port = port
         self.url = f"redis://127.0.0.1:{port}/0"
 
-    def start(self) -> None:
+    async def start(self) -> None:
         assert REDIS is not None, "redis-server is not installed (apt-get install redis-server)"
         self._popen(
             [
@@ -96,7 +106,7 @@ class RedisServer(Process):
                 *("--bind", "127.0.0.1"),
             ]
         )
-        wait_port(self.port)
+        await wait_port(self.port)
 
 
 class RelayProcess(Process):
@@ -208,8 +218,7 @@ class Viewer:
 
 async def settle(world: Server, viewers: list[Viewer]) -> dict[str, Any]:
     """Pause the world, let every viewer catch up, and return the server's snapshot."""
-    world.clock.pause()
-    await asyncio.sleep(0.2)  # the tick in progress publishes
+    await parked(world.clock)  # the tick in progress publishes first
     target = world.hub.seq
 
     async def caught_up() -> bool:

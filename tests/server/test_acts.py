@@ -11,7 +11,17 @@ from websockets.asyncio.client import connect
 
 from server.serve import Server
 
-from .conftest import BOTS_IN_TIME, NEWT, bot, is_turn, recv_until, send, serving, ws_url
+from .conftest import (
+    BOTS_IN_TIME,
+    NEWT,
+    act_in_time,
+    bot,
+    is_turn,
+    recv_until,
+    send,
+    serving,
+    ws_url,
+)
 
 
 @pytest.fixture
@@ -32,8 +42,7 @@ async def test_the_reply_lists_standing_and_refused_offers(server: Server) -> No
         offer("buy", "gold", 1, 2),
         offer("buy", "berries", 1, 2),  # its own good
     ]
-    await send(ws, {"type": "act", "tick": turn["tick"], "offers": offers, "gossip": "hi\x1b[2J"})
-    reply = await recv_until(ws, lambda m: not is_turn(m))
+    _, reply = await act_in_time(ws, turn, offers=offers, gossip="hi\x1b[2J")
     assert reply["type"] == "accepted"
     assert reply["offers"] == [
         {"index": 0, "side": "buy", "good": "acorns", "qty": 1, "price": 1.23}
@@ -50,8 +59,7 @@ async def test_the_reply_lists_standing_and_refused_offers(server: Server) -> No
         offer("sell", "berries", 999, 3),  # stands; the market refuses it
         offer("buy", "acorns", 1, 3),  # the fourth
     ]
-    await send(ws, {"type": "act", "tick": turn["tick"], "offers": offers})
-    reply = await recv_until(ws, lambda m: not is_turn(m))
+    turn, reply = await act_in_time(ws, turn, offers=offers)
     assert [o["index"] for o in reply["offers"]] == [2]
     assert [(r["index"], r["reason"]) for r in reply["refused"]] == [
         (0, "invalid_price"),
@@ -74,8 +82,7 @@ async def test_crossed_offers_keep_the_first(server: Server) -> None:
     ws, _ = await bot(server, **NEWT)
     turn = await recv_until(ws, is_turn)
     offers = [offer("sell", "acorns", 1, 9), offer("buy", "acorns", 1, 2)]
-    await send(ws, {"type": "act", "tick": turn["tick"], "offers": offers})
-    reply = await recv_until(ws, lambda m: not is_turn(m))
+    _, reply = await act_in_time(ws, turn, offers=offers)
     assert [o["index"] for o in reply["offers"]] == [0]
     assert reply["refused"][0]["reason"] == "crossed_own_offer"
     await ws.close()

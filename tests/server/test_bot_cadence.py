@@ -37,7 +37,9 @@ from .conftest import (
     ws_url,
 )
 
-PERIOD = 0.1
+PERIOD = 0.2
+"""Roomy enough that an act sent at once lands within its window on a loaded machine (the
+tests ask where acts land, tick by tick, so a round trip must fit well inside a tick)."""
 
 
 @pytest.fixture
@@ -191,10 +193,12 @@ async def test_auto_cadence_follows_the_bots_answer_times(server: Server) -> Non
         turn = await recv_until(ws, is_turn)
         windows.append(turn["due"] - turn["tick"] + 1)
     assert min(windows) >= 4  # it learnt: room for three ticks and a margin
-    for _ in range(12):  # now it answers at once: the cadence comes down again
+    for _ in range(30):  # now it answers at once: the cadence comes down again
         await send(ws, {"type": "act", "tick": turn["tick"]})
         await recv_until(ws, not_turn)
         turn = await recv_until(ws, is_turn)
+        if turn["due"] - turn["tick"] + 1 < min(windows):
+            break
     assert turn["due"] - turn["tick"] + 1 < min(windows)
     await ws.close()
 
@@ -322,7 +326,7 @@ async def test_the_sdk_sends_a_paced_bots_late_answers_and_keeps_its_cadence(
     runner = BotRunner(Slow(), ws_url(server, "/ws/bot"), join=join)
     task = asyncio.create_task(runner.run())
     try:
-        for _ in range(100):
+        for _ in range(600):  # 30 s at most
             if runner.stats.accepted >= 2:
                 break
             await asyncio.sleep(0.05)

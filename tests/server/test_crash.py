@@ -90,7 +90,7 @@ def test_kill_9_then_resume_loses_nothing_committed(tmp_path: Path) -> None:
     try:
         server.watch(0.3)
         server.proc.send_signal(signal.SIGTERM)
-        out, _ = server.proc.communicate(timeout=10)
+        out, _ = server.proc.communicate(timeout=30)
         assert server.proc.returncode == 0
     finally:
         server.close()

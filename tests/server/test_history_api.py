@@ -11,7 +11,7 @@ import aiohttp
 from server.live.history import MAX_PAGE, PAGE
 from server.serve import Server
 
-from .conftest import connect, recv, ws_url
+from .conftest import connect, parked, recv, ws_url
 
 
 def fill(server: Server, ticks: int = 10_000, creatures: int = 69) -> range:
@@ -41,8 +41,7 @@ async def get(session: aiohttp.ClientSession, url: str) -> tuple[int, Any, int]:
 
 
 async def test_history_comes_in_bounded_pages_that_cover_it_all(server: Server) -> None:
-    server.clock.pause()
-    await asyncio.sleep(0.3)  # a tick in progress lands
+    await parked(server.clock)  # a tick in progress lands before the history is filled
     span = fill(server)
     async with aiohttp.ClientSession() as session:
         status, page, size = await get(session, server.url + "/api/history")
@@ -86,5 +85,8 @@ async def test_many_history_readers_do_not_hold_up_the_deltas(server: Server) ->
         ticks = server.clock.state.tick - first
         stop.set()
         await asyncio.gather(*load)
-    # Ticks of 0.1 s: the issue saw 4 ticks in 34 s and 10.8 s between deltas.
-    assert ticks >= 15 and max(gaps) < 2.0, (ticks, gaps)
+    # Ticks of 0.1 s: the issue saw 4 ticks in 34 s and 10.8 s between deltas. Six in 3 s
+    # keeps a tenfold gap to that while a loaded machine serves the 8 readers' pages; one
+    # stall of the shared loop (seen: 2 s, as the readers start) may reach 3 s, the rest
+    # keep pace.
+    assert ticks >= 6 and max(gaps) < 3.0 and sorted(gaps)[-2] < 1.0, (ticks, gaps)

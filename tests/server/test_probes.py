@@ -36,10 +36,10 @@ async def test_a_blocked_loop_is_a_stall_of_its_own_work_with_its_stack() -> Non
 async def test_a_waiting_loop_is_no_stall() -> None:
     probe = probes.LoopProbe()
     probe.start()
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.6)
     await probe.stop()
     report = probe.report()
-    assert len(probe.lags_ms) > 10
+    assert len(probe.lags_ms) > 10  # a 5 ms beat: a loaded machine still beats 10 in 0.6 s
     assert report["stall_stacks"] == [] or report["stall_cpu_ms"] < report["stall_wall_ms"]
 
 

@@ -7,7 +7,7 @@ Skipped only outside CI when Debian's `redis-server` is missing; under CI (`CI` 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +37,14 @@ pytestmark = REDIS_TIER
 
 
 @pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
+async def redis_server() -> AsyncIterator[RedisServer]:
     server = RedisServer(free_port())
-    server.start()
+    await server.start()
     try:
         yield server
     finally:
         if server.proc is not None and server.proc.poll() is None:
-            server.kill9()
+            await server.kill9()
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ async def relays(redis_server: RedisServer, world: Server) -> AsyncIterator[list
         yield started
     finally:
         for relay in started:
-            relay.stop()
+            await relay.stop()
 
 
 async def test_viewers_through_two_relays_rebuild_the_servers_world(
@@ -137,7 +137,7 @@ async def test_kill9_of_a_relay_loses_nothing(
     viewer = Viewer()
     await viewer.attach(relays[0].url)
     await ticks(world, 10)
-    relays[0].kill9()
+    await relays[0].kill9()
     await viewer.dropped()
     await viewer.attach(relays[1].url, since=viewer.seq)  # the load balancer's next pick
     await ticks(world, 10)
@@ -164,7 +164,7 @@ async def test_kill9_of_redis_the_world_ticks_on_and_everyone_recovers(
     await viewers[0].attach(relays[0].url)
     await viewers[1].attach(relays[1].url)
     await ticks(world, 10)
-    redis_server.kill9()
+    await redis_server.kill9()
 
     async def noticed() -> bool:
         health = await get_json(world.url + "/healthz")
@@ -176,7 +176,7 @@ async def test_kill9_of_redis_the_world_ticks_on_and_everyone_recovers(
     before = world.hub.seq
     await ticks(world, 20)  # the clock never waits on Redis
     assert world.hub.seq >= before + 20
-    redis_server.start()  # empty: no persistence
+    await redis_server.start()  # empty: no persistence
 
     async def recovered() -> bool:
         health = await get_json(world.url + "/healthz")
@@ -216,7 +216,7 @@ async def test_kill9_of_the_server_relays_follow_its_restart(
         await until(lambda: past(0), 30.0, "the first frame through the relay")
         first = viewer.seq
         await until(lambda: past(first + 10), 30.0, "10 deltas through the relay")
-        world.kill9()
+        await world.kill9()
         world.start()  # resumes the same world from its data dir, under a new epoch
         # The relay closes its viewers (seqs may repeat after a restart); the viewer comes back.
         await viewer.dropped()
@@ -228,7 +228,11 @@ async def test_kill9_of_the_server_relays_follow_its_restart(
             headers = {"Authorization": f"Bearer {ADMIN}"}
             async with http.post(world.url + "/api/admin/pause", headers=headers) as resp:
                 assert resp.status == 200
-        await asyncio.sleep(0.3)
+
+        async def parked() -> bool:  # the tick under way when the pause came has landed
+            return bool((await get_json(world.url + "/healthz"))["parked"])
+
+        await until(parked, 20.0, "the restarted server parked")
         snap: dict[str, Any] = await get_json(world.url + "/api/snapshot")
 
         async def caught_up() -> bool:
@@ -241,8 +245,8 @@ async def test_kill9_of_the_server_relays_follow_its_restart(
         assert (await get_json(relay.url + "/api/snapshot"))["world"] == snap["world"]
     finally:
         await viewer.detach()
-        relay.stop()
-        world.stop()
+        await relay.stop()
+        await world.stop()
 
 
 async def test_a_server_started_before_redis_ticks_and_publishes_once_it_is_up(
@@ -261,7 +265,7 @@ async def test_a_server_started_before_redis_ticks_and_publishes_once_it_is_up(
         assert health["redis"]["buffered"] <= 8
         assert health["redis"]["dropped"] > 0  # oldest deltas given up, never the clock
         relay.start()  # a relay with no Redis either: it waits, then serves
-        redis_server.start()
+        await redis_server.start()
         await relay_ready(relay)
         viewer = Viewer()
         await viewer.attach(relay.url)
@@ -273,10 +277,10 @@ async def test_a_server_started_before_redis_ticks_and_publishes_once_it_is_up(
         health = await get_json(running.url + "/healthz")
         assert health["redis"]["connected"] is True and health["redis"]["buffered"] == 0
     finally:
-        relay.stop()
+        await relay.stop()
         await running.stop()
         if redis_server.proc is not None:
-            redis_server.kill9()
+            await redis_server.kill9()
 
 
 async def test_status_frames_reach_viewers_on_relays(

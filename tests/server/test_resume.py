@@ -14,7 +14,7 @@ from server.metrics import Metrics
 from server.serve import start
 from shared.merge_patch import apply
 
-from .conftest import bot, config, connect, recv, recv_until, ws_url
+from .conftest import bot, config, connect, parked, recv, recv_until, ws_url
 from .test_hub import Sink
 
 NEWT = {"name": "Newt", "species": "newt", "produces": "berries"}
@@ -50,8 +50,7 @@ async def test_a_since_from_before_a_restart_gets_the_servers_document(tmp_path:
 
     second = await start(config(data, tick=0.15))
     try:
-        second.clock.pause()
-        await asyncio.sleep(0.3)
+        await parked(second.clock)
         async with connect(ws_url(second) + f"?since={seq}") as again:
             frame = await recv(again)
         served = await snapshot_of(second.url)

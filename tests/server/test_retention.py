@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
+import server.store
 from server.store import RETENTION, Store, StoreError, db_path, replay, trace_days_from_env
 from server.world import load_scenario, new_world
 
@@ -23,7 +23,21 @@ def trace_ticks(data_dir: Path) -> list[int]:
         conn.close()
 
 
-async def test_old_traces_are_pruned_and_replay_still_verifies(tmp_path: Path) -> None:
+class WallClock:
+    """Stands in for the store's `time` module: the wall clock moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def time(self) -> float:
+        return self.now
+
+
+async def test_old_traces_are_pruned_and_replay_still_verifies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wall = WallClock()  # the ticks' commit times, apart from how fast this machine ticks
+    monkeypatch.setattr(server.store, "time", wall)
     store = Store.open(tmp_path, snapshot_every=10, trace_days=0.6 / 86400)  # 0.6 s
     store.prune_every = 10
     try:
@@ -32,7 +46,7 @@ async def test_old_traces_are_pruned_and_replay_still_verifies(tmp_path: Path) -
         clock = make_clock(store, state)
         for _ in range(15):
             await clock.tick(deadline=time.monotonic() + 0.05)
-        await asyncio.sleep(1.0)  # ticks 1-15 are now older than the retention
+        wall.now += 1.0  # ticks 1-15 are now older than the retention
         for _ in range(15):  # tick 20 prunes
             await clock.tick(deadline=time.monotonic() + 0.05)
     finally:

@@ -23,7 +23,7 @@ from server.serve import ServeConfig, build_brains, start
 from server.store import Store, db_path
 from server.world import load_scenario
 
-from .conftest import config
+from .conftest import config, until
 
 GOOD = '{"offers":[{"side":"sell","good":"acorns","qty":1,"price":4}],"gossip":"hello"}'
 
@@ -124,23 +124,26 @@ async def test_model_creatures_decide_in_one_batch_and_their_traces_keep_the_mes
 
 
 async def test_an_engine_slower_than_the_tick_decides_at_its_cadence(tmp_path: Path) -> None:
-    """A batch takes 2.5 ticks: the clock keeps its pace, model creatures decide every few
+    """A batch takes 5 ticks: the clock keeps its pace, model creatures decide every few
     ticks from the observation their batch started on, and nearly every decision lands."""
     period = 0.2
-    engine = FakeEngine(delay=2.5 * period)
+    engine = FakeEngine(delay=5 * period)
     server = await start(
         config(tmp_path / "data", brain="openai", model="m", base_url="http://x", tick=period),
         engines=Starter(engine),
     )
     clock = server.clock
     phases: list[tuple[float, float]] = []  # (decisions, the rest), seconds, per tick
+    late: list[float] = []  # seconds past its deadline each decision phase ended
     real_tick = clock.tick
 
     async def timed_tick(*, deadline: float) -> None:
         began = deadline - clock.period * clock.config.decision_share
         await real_tick(deadline=deadline)
         rest = clock.last_tick_ms / 1000
-        phases.append((time.monotonic() - began - rest, rest))
+        decided = time.monotonic() - rest
+        phases.append((decided - began, rest))
+        late.append(decided - deadline)
 
     clock.tick = timed_tick  # type: ignore[method-assign]
     try:
@@ -157,17 +160,19 @@ async def test_an_engine_slower_than_the_tick_decides_at_its_cadence(tmp_path: P
     finally:
         await server.stop()
     assert warmups == 2 and plan.auto and plan.names == ("model", "scripted")
-    assert 0.45 < plan.warm_s < 1.0
-    assert plan.cadence == auto_cadence(plan.warm_s, period, 0.6 * period) >= 5  # 0.5 s: 5
+    assert 0.95 < plan.warm_s < 2.0
+    assert plan.cadence == auto_cadence(plan.warm_s, period, 0.6 * period) >= 8  # 1 s: 8
     metrics = server.clock.metrics
-    # The clock never waits for the mind: every decision phase ends at its deadline (0.12 s,
-    # plus slack for a loaded machine), never at the batch's 0.5 s. A tick overruns only if
-    # stepping or the store's commit stalled (seen here, 4x more processes than cores).
-    decided = sorted(d for d, _ in phases)
-    assert decided[-2] < 0.12 + 0.07 and decided[-1] < 2.5 * period, decided  # one hiccup
+    # The clock never waits for the mind: every decision phase ends at its deadline, give or
+    # take a loaded machine's wake-up, never at the batch's end (0.9 s after the deadline at a
+    # decision tick). Lateness is measured from the deadline, so a clock woken late by the
+    # machine does not count as deciding late. A tick overruns only if stepping or the
+    # store's commit stalled, or the machine did.
+    ordered = sorted(late)
+    assert ordered[-3] < 0.1 and ordered[-1] < 0.25, ordered[-10:]
     stalled = sum(1 for d, rest in phases if d + rest > period)
     assert metrics.overruns.get() <= stalled
-    assert stalled <= 2, phases
+    assert stalled <= len(phases) // 10, phases
     creatures = len(server.clock.state.creatures)
     assert set(engine.batches) == {creatures}  # one batched call for all, one at a time
     due = sum(metrics.decisions.get(brain="fake", status=s) for s in ("ok", "repaired", "noop"))
@@ -232,7 +237,7 @@ async def test_a_scenario_brain_drives_its_creatures_beside_the_scripted_ones(
     starter = Starter(engine)
     running = await start(config(tmp_path / "data", scenario=scenario), engines=starter)
     try:
-        await asyncio.sleep(0.5)
+        await until(lambda: running.clock.state.tick >= 3)
         assert [o.model for o in starter.options] == ["qwen"]
         assert engine.batches and set(engine.batches) == {1}  # one call a tick, oona alone
         drivers = {cid: c["driver"] for cid, c in running.hub.world["creatures"].items()}

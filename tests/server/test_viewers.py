@@ -15,7 +15,7 @@ from server.serve import Server, start
 from shared.merge_patch import apply
 from shared.protocol import SERVER, Delta, Snapshot
 
-from .conftest import config, recv, recv_until, ws_url
+from .conftest import config, parked, recv, recv_until, until, ws_url
 
 
 def canonical(doc: Any) -> bytes:
@@ -38,13 +38,9 @@ async def test_snapshot_and_deltas_rebuild_the_snapshot(server: Server) -> None:
             assert isinstance(SERVER.validate_python(message), Delta)
             assert message["seq"] == seq + 1
             world, seq = apply(world, message["patch"]), message["seq"]
-        server.clock.pause()
-        await asyncio.sleep(0.25)  # let a tick in progress land
-        while True:
-            try:
-                message = await recv(ws, timeout=0.2)
-            except TimeoutError:
-                break
+        await parked(server.clock)  # a tick in progress lands first
+        while seq < server.hub.seq:
+            message = await recv(ws)
             world, seq = apply(world, message["patch"]), message["seq"]
         snapshot = await http_json(server, "/api/snapshot")
     assert snapshot["seq"] == seq
@@ -125,7 +121,7 @@ async def test_pages_and_reading_endpoints(server: Server) -> None:
         async with session.get(server.url + "/healthz") as resp:
             health = await resp.json()
             assert health["ok"] is True and health["period"] == 0.1
-        await asyncio.sleep(0.3)
+        await until(lambda: server.clock.state.tick >= 2)
         async with session.get(server.url + "/metrics") as resp:
             text = await resp.text()
             assert resp.content_type == "text/plain"
@@ -154,14 +150,13 @@ async def test_pages_and_reading_endpoints(server: Server) -> None:
 async def test_an_unwatched_world_pauses_until_someone_looks(tmp_path: Path) -> None:
     running = await start(config(tmp_path / "data", tick=0.05, idle_after=0.2))
     try:
-        await asyncio.sleep(0.5)
-        assert running.clock.idle
+        await until(lambda: running.clock.idle, 10.0)  # idle is decided between ticks
         held = running.clock.state.tick
         await asyncio.sleep(0.2)
         assert running.clock.state.tick == held
         async with connect(ws_url(running)) as ws:
             assert (await recv(ws))["tick"] == held
-            delta = await recv(ws, timeout=1.0)
+            delta = await recv(ws, timeout=10.0)
             assert delta["type"] == "delta" and delta["tick"] == held + 1
         assert not running.clock.idle
     finally:
